@@ -1,0 +1,302 @@
+//! Commands: one file per command, all described by one table of [`CommandSpec`]s.
+//!
+//! A spec says everything the server needs to know before running a command: its name, arity, flags and
+//! where its keys are. Routing is decided from the spec alone — which core owns the keys, whether they
+//! span cores — so a command file only says what the command *does*:
+//!
+//! * `local`: runs on the core that owns every key of the request (any core, for keyless commands). Reads
+//!   go straight to that core's [`Store`](crate::storage::Store); writes become a deterministic
+//!   [`Mutation`](crate::statemachine::Mutation) proposed through [`Ctx::propose`].
+//! * `spread` (optional): runs when the keys span cores, or — for keyless node-wide commands such as
+//!   DBSIZE — always. It splits the work into per-core `local` runs over the channel mesh and merges the
+//!   replies.
+//!
+//! Families: [`strings`], [`keys`] (the keyspace), [`server`] (connection and server commands).
+
+pub mod args;
+mod error;
+pub mod keys;
+pub mod server;
+pub mod strings;
+pub mod table;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use resp::Reply;
+
+pub use error::CmdError;
+
+use crate::net::client::ClientState;
+use crate::shard::Shard;
+use crate::slot::SlotId;
+use crate::statemachine::{LogEntry, Mutation};
+use crate::storage::record::Record;
+use crate::storage::StorageError;
+
+/// Command flags, as COMMAND reports them.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const LOADING: u32 = 1 << 6;
+    pub const STALE: u32 = 1 << 7;
+    pub const SKIP_MONITOR: u32 = 1 << 8;
+    pub const SKIP_SLOWLOG: u32 = 1 << 9;
+    pub const FAST: u32 = 1 << 10;
+    /// Allowed before AUTH when a password is set.
+    pub const NO_AUTH: u32 = 1 << 11;
+    pub const MAY_REPLICATE: u32 = 1 << 12;
+    pub const SENTINEL: u32 = 1 << 13;
+    pub const ALLOW_BUSY: u32 = 1 << 14;
+    /// Keyless, but answers for the whole node (spread always runs).
+    pub const NODE_WIDE: u32 = 1 << 15;
+
+    /// `(flag, name)` in the order COMMAND lists them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// Where a command's keys are, as Redis's legacy (first, last, step) triple: `last = -1` means "to the
+/// end", `last = -2` "to the end but one".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySpec {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+impl KeySpec {
+    pub const NONE: KeySpec = KeySpec {
+        first: 0,
+        last: 0,
+        step: 0,
+    };
+    pub const ONE: KeySpec = KeySpec {
+        first: 1,
+        last: 1,
+        step: 1,
+    };
+    pub const TWO: KeySpec = KeySpec {
+        first: 1,
+        last: 2,
+        step: 1,
+    };
+    pub const ALL: KeySpec = KeySpec {
+        first: 1,
+        last: -1,
+        step: 1,
+    };
+    pub const PAIRS: KeySpec = KeySpec {
+        first: 1,
+        last: -1,
+        step: 2,
+    };
+
+    /// Indexes of the key arguments in `args` (args[0] is the command name).
+    #[inline]
+    pub fn positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let (first, step) = (self.first.max(0) as usize, self.step.max(1) as usize);
+        let last = match self.last {
+            0 => 0,
+            l if l < 0 => (argc as i64 + l as i64).max(0) as usize,
+            l => (l as usize).min(argc.saturating_sub(1)),
+        };
+        let end = if self.first == 0 { 0 } else { last + 1 };
+        (first..end).step_by(step)
+    }
+}
+
+/// A command's `local` function.
+pub type LocalFn = fn(&mut Ctx<'_>, &[Bytes]) -> Result<Reply, CmdError>;
+/// A future producing a reply.
+pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply>>>;
+/// A command's `spread` function.
+pub type SpreadFn = fn(Spread) -> ReplyFuture;
+
+/// One row of the command table.
+pub struct CommandSpec {
+    /// Lower-case name (for subcommands: the subcommand alone, e.g. "get" under "config").
+    pub name: &'static str,
+    /// Redis arity: exact if positive, a minimum if negative. Counts the command name (and subcommand).
+    pub arity: i32,
+    pub flags: u32,
+    pub keys: KeySpec,
+    pub local: LocalFn,
+    pub spread: Option<SpreadFn>,
+    /// One line for COMMAND DOCS.
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub group: &'static str,
+    /// For container commands (CONFIG, CLIENT, ...): their subcommands.
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// Whether `argc` arguments (name included) satisfy the arity.
+    #[inline]
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        if self.arity >= 0 {
+            argc == self.arity as usize
+        } else {
+            argc >= (-self.arity) as usize
+        }
+    }
+}
+
+/// What a `local` function runs with.
+pub struct Ctx<'a> {
+    pub shard: &'a Rc<Shard>,
+    pub db: u8,
+    /// The clock for this command, Unix ms.
+    pub now_ms: u64,
+    /// The connection, when the command runs on the core that holds it; `None` for work done on behalf of a
+    /// connection on another core.
+    pub client: Option<&'a mut ClientState>,
+    /// Durability sequence the reply must wait for (0 = none).
+    pub wait_seq: u64,
+    /// True when this run is one leg of a spread command: answer for this core only.
+    pub leg: bool,
+}
+
+impl Ctx<'_> {
+    /// The live record of `key` in this context's database.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Result<Option<Record>, StorageError> {
+        self.shard
+            .store
+            .get_live(SlotId::of_key(key), self.db, key, self.now_ms)
+    }
+
+    /// Proposes a write to `slot` and returns its reply.
+    pub fn propose(&mut self, slot: SlotId, mutation: Mutation) -> Result<Reply, CmdError> {
+        let entry = LogEntry {
+            slot,
+            db: self.db,
+            now_ms: self.now_ms,
+            mutation,
+        };
+        let (reply, seq) = self.shard.propose(&entry)?;
+        self.wait_seq = self.wait_seq.max(seq);
+        Ok(reply)
+    }
+
+    /// The connection; for connection-level commands, which always run on the connection's core.
+    pub fn client(&mut self) -> &mut ClientState {
+        self.client
+            .as_deref_mut()
+            .expect("connection commands have no keys and run where their connection lives")
+    }
+}
+
+/// What a `spread` function runs with.
+pub struct Spread {
+    pub shard: Rc<Shard>,
+    pub db: u8,
+    pub now_ms: u64,
+    pub args: Vec<Bytes>,
+}
+
+impl Spread {
+    /// Runs `args` as a leg (this core's share only) on `core` and returns its reply.
+    pub async fn leg(&self, core: usize, args: Vec<Bytes>) -> Reply {
+        self.shard.run_leg(core, self.db, self.now_ms, args).await
+    }
+
+    /// Runs the same arguments as a leg on every core, in core order.
+    pub async fn on_every_core(&self, args: &[Bytes]) -> Vec<Reply> {
+        let cores = self.shard.node.cores;
+        let mut futs = Vec::with_capacity(cores);
+        for core in 0..cores {
+            futs.push(self.leg(core, args.to_vec()));
+        }
+        let mut out = Vec::with_capacity(cores);
+        for f in futs {
+            out.push(f.await);
+        }
+        out
+    }
+
+    /// Groups the key arguments (positions per the spec) by owning core: `(core, [arg indexes])`.
+    pub fn keys_by_core(&self, positions: impl Iterator<Item = usize>) -> Vec<(usize, Vec<usize>)> {
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for i in positions {
+            let core = self
+                .shard
+                .node
+                .layout
+                .core_of(SlotId::of_key(&self.args[i]));
+            match groups.iter_mut().find(|(c, _)| *c == core) {
+                Some((_, v)) => v.push(i),
+                None => groups.push((core, vec![i])),
+            }
+        }
+        groups
+    }
+}
+
+/// Sums integer replies of legs; the first error wins.
+pub fn sum_integers(replies: Vec<Reply>) -> Reply {
+    let mut total = 0i64;
+    for r in replies {
+        match r {
+            Reply::Integer(n) => total += n,
+            other => return other,
+        }
+    }
+    Reply::Integer(total)
+}
+
+/// Lower-cases a command name into a small stack buffer for the table lookup.
+#[inline]
+pub fn lowercase_name(name: &[u8], buf: &mut [u8; 32]) -> Option<usize> {
+    if name.len() > buf.len() {
+        return None;
+    }
+    for (d, s) in buf.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(name.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_positions() {
+        let p: Vec<_> = KeySpec::ONE.positions(3).collect();
+        assert_eq!(p, vec![1]);
+        let p: Vec<_> = KeySpec::ALL.positions(4).collect();
+        assert_eq!(p, vec![1, 2, 3]);
+        let p: Vec<_> = KeySpec::PAIRS.positions(5).collect();
+        assert_eq!(p, vec![1, 3]);
+        let p: Vec<_> = KeySpec::NONE.positions(5).collect();
+        assert!(p.is_empty());
+        let p: Vec<_> = KeySpec::TWO.positions(3).collect();
+        assert_eq!(p, vec![1, 2]);
+    }
+}

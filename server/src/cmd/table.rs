@@ -1,0 +1,130 @@
+//! The command table: every command the server knows, looked up by name.
+//!
+//! Built once from the families' lists and never changed, so every core reads it without coordination.
+//! Name lookup lower-cases into a stack buffer: no allocation per request.
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+
+use super::{keys, lowercase_name, server, strings, CmdError, CommandSpec};
+
+type Table = ahash::AHashMap<&'static [u8], &'static CommandSpec>;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = Table::new();
+        for spec in all() {
+            let prev = t.insert(spec.name.as_bytes(), spec);
+            assert!(prev.is_none(), "command {} registered twice", spec.name);
+        }
+        t
+    })
+}
+
+/// Every top-level command, family by family.
+pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
+    strings::COMMANDS
+        .iter()
+        .chain(keys::COMMANDS.iter())
+        .chain(server::COMMANDS.iter())
+}
+
+/// Looks up a top-level command by name, any case.
+#[inline]
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    let mut buf = [0u8; 32];
+    let n = lowercase_name(name, &mut buf)?;
+    table().get(&buf[..n]).copied()
+}
+
+/// Finds the spec that runs `args` — the subcommand's for container commands — and checks its arity,
+/// with Redis 7's error texts.
+pub fn resolve(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
+    let Some(spec) = lookup(&args[0]) else {
+        return Err(unknown_command(args));
+    };
+    if spec.subcommands.is_empty() {
+        if !spec.arity_ok(args.len()) {
+            return Err(CmdError::WrongArity(spec.name.to_string()));
+        }
+        return Ok(spec);
+    }
+    if args.len() < 2 {
+        return Err(CmdError::WrongArity(spec.name.to_string()));
+    }
+    let sub = spec
+        .subcommands
+        .iter()
+        .find(|s| args[1].eq_ignore_ascii_case(s.name.as_bytes()))
+        .ok_or_else(|| CmdError::UnknownSubcommand {
+            cmd: spec.name.to_ascii_uppercase(),
+            sub: truncate(&args[1], 128),
+        })?;
+    if !sub.arity_ok(args.len()) {
+        return Err(CmdError::WrongArity(format!("{}|{}", spec.name, sub.name)));
+    }
+    Ok(sub)
+}
+
+/// Redis's text, including its quirks: each argument quoted and followed by a space, stopping once the list
+/// passes 128 characters.
+fn unknown_command(args: &[Bytes]) -> CmdError {
+    let mut list = String::new();
+    for a in &args[1..] {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        list.push('\'');
+        list.push_str(&truncate(a, room));
+        list.push_str("' ");
+    }
+    CmdError::UnknownCommand {
+        name: truncate(&args[0], 128),
+        args: list,
+    }
+}
+
+/// Lossy text of at most `max` bytes with newlines blanked (error replies are one line).
+fn truncate(b: &[u8], max: usize) -> String {
+    let b = &b[..b.len().min(max)];
+    String::from_utf8_lossy(b).replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<Bytes> {
+        list.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn table_builds_and_names_are_lowercase() {
+        for spec in all() {
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+            assert!(spec.arity != 0, "{}", spec.name);
+            for sub in spec.subcommands {
+                assert_eq!(sub.name, sub.name.to_ascii_lowercase());
+            }
+        }
+        assert!(lookup(b"GeT").is_some());
+    }
+
+    #[test]
+    fn error_texts() {
+        let e = resolve(&args(&["foo", "a", "b"])).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        let e = resolve(&args(&["foo"])).unwrap_err().to_string();
+        assert_eq!(e, "ERR unknown command 'foo', with args beginning with: ");
+        let e = resolve(&args(&["get"])).unwrap_err().to_string();
+        assert_eq!(e, "ERR wrong number of arguments for 'get' command");
+    }
+}

@@ -1,0 +1,156 @@
+//! Per-connection state, and the registry of a core's connections (CLIENT LIST / KILL, shutdown).
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use resp::Protocol;
+
+/// What the server knows about one connection.
+pub struct ClientState {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub fd: RawFd,
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub db: u8,
+    pub protocol: Protocol,
+    pub authenticated: bool,
+    pub created: Instant,
+    pub last_interaction: Instant,
+    pub last_cmd: &'static str,
+    /// Reply, then close (QUIT, a protocol error, CLIENT KILL of self).
+    pub close_after_reply: bool,
+    /// Replies are suppressed (CLIENT REPLY OFF / SKIP).
+    pub reply_off: bool,
+    pub reply_skip_next: bool,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    /// Bytes of replies queued and not yet written (for CLIENT LIST omem and the output limit).
+    pub output_pending: usize,
+    pub query_buffer: usize,
+    pub killed: Rc<Cell<bool>>,
+}
+
+impl ClientState {
+    pub fn new(
+        id: u64,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        fd: RawFd,
+        authenticated: bool,
+    ) -> ClientState {
+        let now = Instant::now();
+        ClientState {
+            id,
+            addr,
+            laddr,
+            fd,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            db: 0,
+            protocol: Protocol::Resp2,
+            authenticated,
+            created: now,
+            last_interaction: now,
+            last_cmd: "NULL",
+            close_after_reply: false,
+            reply_off: false,
+            reply_skip_next: false,
+            no_evict: false,
+            no_touch: false,
+            output_pending: 0,
+            query_buffer: 0,
+            killed: Rc::new(Cell::new(false)),
+        }
+    }
+
+    pub fn addr_string(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), in Redis 7's field order.
+    pub fn info_line(&self) -> String {
+        let name = self
+            .name
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let lib_name = self
+            .lib_name
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let lib_ver = self
+            .lib_ver
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let mut flags = String::new();
+        if self.no_evict {
+            flags.push('e');
+        }
+        if self.no_touch {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+             qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 \
+             events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            name,
+            self.created.elapsed().as_secs(),
+            self.last_interaction.elapsed().as_secs(),
+            flags,
+            self.db,
+            self.query_buffer,
+            self.output_pending,
+            self.last_cmd,
+            match self.protocol {
+                Protocol::Resp2 => 2,
+                Protocol::Resp3 => 3,
+            },
+            lib_name,
+            lib_ver,
+        )
+    }
+}
+
+/// A core's live connections.
+#[derive(Default)]
+pub struct ClientRegistry {
+    pub clients: ahash::AHashMap<u64, Rc<RefCell<ClientState>>>,
+}
+
+impl ClientRegistry {
+    pub fn add(&mut self, c: Rc<RefCell<ClientState>>) {
+        let id = c.borrow().id;
+        self.clients.insert(id, c);
+    }
+
+    pub fn remove(&mut self, id: u64) {
+        self.clients.remove(&id);
+    }
+
+    /// Closes a connection from the outside: its task sees the socket end and cleans up.
+    pub fn kill(c: &ClientState) {
+        c.killed.set(true);
+        // SAFETY: shutdown(2) on a descriptor this core's connection task owns and has not closed yet (it
+        // removes itself from the registry before closing); it only ends the socket's reads and writes.
+        unsafe {
+            libc::shutdown(c.fd, libc::SHUT_RDWR);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! One connection: read requests, dispatch them, write replies in request order.
+//!
+//! The loop reads whatever the socket has, decodes every complete request in the buffer (a pipeline
+//! arrives as one read), dispatches each, and writes all replies with one `write`. Hot path: a request for a
+//! key on this core is decoded into `Bytes` slices of the read buffer, run against the store and encoded
+//! straight into the write buffer — no allocation beyond the argument vector and the value copied out of
+//! RocksDB.
+//!
+//! Replies that are not ready at once — a request forwarded to another core, a write waiting for the group
+//! fsync — are queued with the replies after them, so the client always sees request order. A spread
+//! command (keys on several cores) is a barrier: requests after it are dispatched only when it is done, so
+//! a pipeline never observes its own writes out of order.
+//!
+//! Memory per connection stays bounded: replies are flushed to the socket whenever the write buffer passes
+//! `FLUSH_AT`, a connection whose queued replies pass `client-output-buffer-limit` is dropped, and one that
+//! stays above the soft limit for `client-output-buffer-soft-seconds` (it is not reading) is dropped too.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use resp::{Protocol, Reply, RequestDecoder};
+
+use super::client::ClientState;
+use crate::cmd::ReplyFuture;
+use crate::shard::{Dispatch, Shard};
+
+const READ_CHUNK: usize = 16 * 1024;
+/// Write buffered replies out once they pass this size, even mid-pipeline.
+const FLUSH_AT: usize = 64 * 1024;
+
+enum Pending {
+    Ready(Reply, Protocol),
+    Durable(Reply, u64, Protocol),
+    Remote(ReplyFuture, Protocol),
+}
+
+/// Why a connection ended.
+enum Close {
+    Peer,
+    Quit,
+    Error,
+}
+
+pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<ClientState>>) {
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut decoder = RequestDecoder::new(shard.settings.borrow().limits());
+    let mut queue: VecDeque<Pending> = VecDeque::new();
+
+    let reason = 'conn: loop {
+        // Read.
+        let want = {
+            let hint = decoder.bytes_needed_hint(&rbuf).unwrap_or(0);
+            hint.clamp(READ_CHUNK, 64 * 1024 * 1024)
+        };
+        let len = rbuf.len();
+        rbuf.resize(len + want, 0);
+        let timeout = shard.settings.borrow().timeout;
+        let read = if timeout > 0 {
+            match glommio::timer::timeout(Duration::from_secs(timeout), async {
+                Ok(stream.read(&mut rbuf[len..]).await)
+            })
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => break 'conn Close::Peer,
+            }
+        } else {
+            stream.read(&mut rbuf[len..]).await
+        };
+        let n = match read {
+            Ok(0) | Err(_) => break 'conn Close::Peer,
+            Ok(n) => n,
+        };
+        rbuf.truncate(len + n);
+        shard
+            .stats
+            .net_input_bytes
+            .set(shard.stats.net_input_bytes.get() + n as u64);
+        if client.borrow().killed.get() {
+            break 'conn Close::Peer;
+        }
+
+        // Decode and dispatch every complete request.
+        loop {
+            let authenticated =
+                client.borrow().authenticated || !shard.settings.borrow().requires_auth();
+            let req = match decoder.decode(&mut rbuf, authenticated) {
+                Ok(Some(req)) => req,
+                Ok(None) => break,
+                Err(e) => {
+                    if drain(&shard, &mut queue, &mut wbuf).await.is_err() {
+                        break 'conn Close::Error;
+                    }
+                    let proto = client.borrow().protocol;
+                    Reply::error(format!("ERR {e}")).encode(proto, &mut wbuf);
+                    let _ = write_out(&shard, &client, &mut stream, &mut wbuf).await;
+                    break 'conn Close::Error;
+                }
+            };
+            let (dispatch, proto, suppress) = {
+                let mut c = client.borrow_mut();
+                c.last_interaction = Instant::now();
+                let d = shard.dispatch(&mut c, req.args);
+                let suppress = c.reply_off || std::mem::take(&mut c.reply_skip_next);
+                (d, c.protocol, suppress)
+            };
+            match dispatch {
+                Dispatch::Done(reply) if queue.is_empty() => {
+                    if !suppress {
+                        reply.encode(proto, &mut wbuf);
+                    }
+                }
+                Dispatch::Done(reply) => queue.push_back(Pending::Ready(reply, proto)),
+                Dispatch::Durable(reply, seq) => {
+                    queue.push_back(Pending::Durable(reply, seq, proto))
+                }
+                Dispatch::Forward(fut) => {
+                    shard.stats.forwarded.set(shard.stats.forwarded.get() + 1);
+                    queue.push_back(Pending::Remote(fut, proto))
+                }
+                Dispatch::Barrier(fut) => {
+                    if drain(&shard, &mut queue, &mut wbuf).await.is_err() {
+                        break 'conn Close::Error;
+                    }
+                    let reply = fut.await;
+                    reply.encode(proto, &mut wbuf);
+                }
+            }
+            if client.borrow().close_after_reply {
+                let _ = drain(&shard, &mut queue, &mut wbuf).await;
+                let _ = write_out(&shard, &client, &mut stream, &mut wbuf).await;
+                break 'conn Close::Quit;
+            }
+            if wbuf.len() >= FLUSH_AT {
+                if drain(&shard, &mut queue, &mut wbuf).await.is_err()
+                    || write_out(&shard, &client, &mut stream, &mut wbuf)
+                        .await
+                        .is_err()
+                {
+                    break 'conn Close::Error;
+                }
+            }
+        }
+        client.borrow_mut().query_buffer = rbuf.len();
+
+        // Reply.
+        if drain(&shard, &mut queue, &mut wbuf).await.is_err()
+            || write_out(&shard, &client, &mut stream, &mut wbuf)
+                .await
+                .is_err()
+        {
+            break 'conn Close::Error;
+        }
+        if shard.node.shutting_down() && rbuf.is_empty() {
+            break 'conn Close::Quit;
+        }
+        // Give back memory after a large request.
+        if rbuf.capacity() > 4 * 1024 * 1024 && rbuf.is_empty() {
+            rbuf = BytesMut::with_capacity(READ_CHUNK);
+        }
+    };
+    let _ = reason;
+    let _ = stream.close().await;
+}
+
+/// Resolves every queued reply, in order, into `wbuf`.
+async fn drain(
+    shard: &Rc<Shard>,
+    queue: &mut VecDeque<Pending>,
+    wbuf: &mut BytesMut,
+) -> Result<(), ()> {
+    while let Some(p) = queue.pop_front() {
+        match p {
+            Pending::Ready(reply, proto) => reply.encode(proto, wbuf),
+            Pending::Durable(reply, seq, proto) => {
+                shard.durability.wait(seq).await;
+                reply.encode(proto, wbuf);
+            }
+            Pending::Remote(fut, proto) => fut.await.encode(proto, wbuf),
+        }
+    }
+    Ok(())
+}
+
+/// Writes `wbuf` to the socket, enforcing the output buffer limits.
+async fn write_out(
+    shard: &Rc<Shard>,
+    client: &Rc<RefCell<ClientState>>,
+    stream: &mut TcpStream,
+    wbuf: &mut BytesMut,
+) -> Result<(), ()> {
+    if wbuf.is_empty() {
+        return Ok(());
+    }
+    let (hard, soft, soft_secs) = {
+        let s = shard.settings.borrow();
+        (
+            s.client_output_buffer_limit as usize,
+            s.client_output_buffer_soft_limit as usize,
+            s.client_output_buffer_soft_seconds,
+        )
+    };
+    let len = wbuf.len();
+    if hard != 0 && len > hard {
+        log::warn!(
+            "closing client id={}: {len} bytes of replies pass client-output-buffer-limit {hard}",
+            client.borrow().id
+        );
+        return Err(());
+    }
+    client.borrow_mut().output_pending = len;
+    let result = if soft != 0 && len > soft {
+        match glommio::timer::timeout(Duration::from_secs(soft_secs.max(1)), async {
+            Ok(stream.write_all(wbuf).await)
+        })
+        .await
+        {
+            Ok(r) => r.map_err(|_| ()),
+            Err(_) => {
+                log::warn!(
+                    "closing client id={}: {len} bytes of replies above the soft limit for {soft_secs}s",
+                    client.borrow().id
+                );
+                Err(())
+            }
+        }
+    } else {
+        stream.write_all(wbuf).await.map_err(|_| ())
+    };
+    shard
+        .stats
+        .net_output_bytes
+        .set(shard.stats.net_output_bytes.get() + len as u64);
+    client.borrow_mut().output_pending = 0;
+    wbuf.clear();
+    if wbuf.capacity() > 4 * 1024 * 1024 {
+        *wbuf = BytesMut::with_capacity(READ_CHUNK);
+    }
+    result
+}

@@ -1,0 +1,256 @@
+//! Starting and stopping a node: one pinned glommio executor per core, joined by a channel mesh.
+//!
+//! Start-up, per core: join the mesh, open the core's RocksDB instance (`<dir>/core-N`), bind the shared
+//! port, then serve. The main thread only waits: for SIGTERM/SIGINT (or SHUTDOWN), it raises the node's
+//! shutdown flag; each core then stops accepting, lets its connections finish the replies in flight,
+//! fsyncs its WAL, flushes its memtables and closes its instance.
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::{LocalExecutorBuilder, Placement};
+
+use crate::config::Config;
+use crate::layout::Layout;
+use crate::net::client::ClientRegistry;
+use crate::shard::{expiry, mesh, Mesh, MeshMsgAlias, Node, Settings, Shard, Stats};
+use crate::statemachine::durability::{self, Durability};
+use crate::storage::{StorageError, Store};
+
+/// Why a node could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("Could not create server TCP listening socket {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot create data folder {dir}: {source}")]
+    Dir { dir: String, source: std::io::Error },
+    #[error("core {core}: {message}")]
+    Core { core: usize, message: String },
+}
+
+/// Runs a node until it is shut down.
+pub fn run(config: Config) -> Result<(), NodeError> {
+    config.validate()?;
+    let cores = config.core_count();
+    std::fs::create_dir_all(&config.dir).map_err(|source| NodeError::Dir {
+        dir: config.dir.display().to_string(),
+        source,
+    })?;
+    let layout = Layout::load_or_create(&config.dir, cores)?;
+
+    // Probe the address without SO_REUSEPORT: fails if anything (another slotkv included) holds it, and
+    // resolves port 0 to the port every core will share.
+    let addr = SocketAddr::new(config.bind, config.port);
+    let probe =
+        std::net::TcpListener::bind(addr).map_err(|source| NodeError::Bind { addr, source })?;
+    let port = probe
+        .local_addr()
+        .map_err(|source| NodeError::Bind { addr, source })?
+        .port();
+    drop(probe);
+
+    let node = Arc::new(Node {
+        cores,
+        layout,
+        port,
+        run_id: run_id(),
+        started: Instant::now(),
+        started_unix: crate::shard::now_ms() / 1000,
+        shutdown: AtomicBool::new(false),
+        connected_clients: AtomicUsize::new(0),
+        next_client_id: AtomicU64::new(1),
+        config,
+    });
+
+    let signals = spawn_signal_thread(node.clone());
+    let mesh = MeshBuilder::<MeshMsgAlias, _>::full(cores, 4096);
+    let mut handles = Vec::with_capacity(cores);
+    let cpus = crate::config::allowed_cpus();
+    for core in 0..cores {
+        let placement = match cpus.get(core) {
+            Some(&cpu) if node.config.pin_cores => Placement::Fixed(cpu),
+            _ => Placement::Unbound,
+        };
+        let node = node.clone();
+        let mesh = mesh.clone();
+        let handle = LocalExecutorBuilder::new(placement)
+            .name(&format!("slotkv-core-{core}"))
+            .spin_before_park(node.config.spin_before_park())
+            .spawn(move || async move {
+                let result = core_main(node.clone(), core, mesh).await;
+                if result.is_err() {
+                    node.request_shutdown();
+                }
+                result
+            })
+            .map_err(|e| NodeError::Core {
+                core,
+                message: format!("cannot start executor: {e}"),
+            })?;
+        handles.push(handle);
+    }
+    log::info!(
+        "slotkv {} ready to accept connections tcp on {}:{port} with {cores} core(s), data in {}",
+        env!("CARGO_PKG_VERSION"),
+        node.config.bind,
+        node.config.dir.display()
+    );
+    let mut first_error = None;
+    for (core, h) in handles.into_iter().enumerate() {
+        let r = h.join().map_err(|e| NodeError::Core {
+            core,
+            message: format!("executor failed: {e}"),
+        });
+        if let Err(e) = r.and_then(|r| r) {
+            first_error.get_or_insert(e);
+        }
+    }
+    node.request_shutdown();
+    drop(signals);
+    match first_error {
+        Some(e) => Err(e),
+        None => {
+            log::info!("slotkv is now ready to exit, bye bye...");
+            Ok(())
+        }
+    }
+}
+
+async fn core_main(
+    node: Arc<Node>,
+    core: usize,
+    mesh: MeshBuilder<MeshMsgAlias, glommio::channels::channel_mesh::Full>,
+) -> Result<(), NodeError> {
+    let core_err = |message: String| NodeError::Core { core, message };
+    let (senders, receivers) = mesh
+        .join()
+        .await
+        .map_err(|_| core_err("cannot join the channel mesh".into()))?;
+    let store = Store::open(
+        &node.config.dir.join(format!("core-{core}")),
+        node.cores,
+        &node.config.rocksdb,
+    )?;
+    let layout_tag = format!("cores={};core={core}", node.cores);
+    match store.get_meta("layout")? {
+        Some(v) if v != layout_tag.as_bytes() => {
+            return Err(core_err(format!(
+                "core-{core}/ belongs to another layout ({}); the data folder was mixed up",
+                String::from_utf8_lossy(&v)
+            )))
+        }
+        Some(_) => {}
+        None => store.put_meta("layout", layout_tag.as_bytes())?,
+    }
+    let settings = Settings::from_config(&node.config);
+    let shard = Rc::new(Shard {
+        core,
+        durability: Rc::new(Durability::new(settings.fsync)),
+        store,
+        mesh: Mesh::new(senders),
+        settings: RefCell::new(settings),
+        stats: Stats::default(),
+        clients: RefCell::new(ClientRegistry::default()),
+        stop: Rc::new(Cell::new(false)),
+        node: node.clone(),
+    });
+    mesh::serve(&shard, receivers);
+
+    let syncer = glommio::spawn_local(durability::run_syncer(
+        shard.durability.clone(),
+        shard.store.shared_db(),
+        shard.stop.clone(),
+    ));
+
+    let addr = SocketAddr::new(node.config.bind, node.port);
+    let listener = glommio::net::TcpListener::bind(addr).map_err(|e| NodeError::Bind {
+        addr,
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let acceptor = glommio::spawn_local(crate::net::listener::accept_loop(shard.clone(), listener));
+
+    // Housekeeping: active expiry, and the shutdown flag.
+    let mut last_expiry = Instant::now();
+    while !node.shutting_down() {
+        glommio::timer::sleep(Duration::from_millis(20)).await;
+        let hz = shard.settings.borrow().hz.max(1);
+        if last_expiry.elapsed() >= Duration::from_millis(1000 / hz as u64) {
+            last_expiry = Instant::now();
+            expiry::run_cycle(&shard);
+        }
+    }
+
+    // Shutdown: stop accepting, end idle connections, let busy ones finish, then make everything durable.
+    acceptor.cancel().await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let clients: Vec<_> = shard.clients.borrow().clients.values().cloned().collect();
+        if clients.is_empty() || Instant::now() > deadline {
+            break;
+        }
+        for c in clients {
+            if let Ok(c) = c.try_borrow() {
+                // SAFETY: see ClientRegistry::kill; only ends reads so in-flight replies still go out.
+                unsafe {
+                    libc::shutdown(c.fd, libc::SHUT_RD);
+                }
+            }
+        }
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    }
+    shard.stop.set(true);
+    shard.durability.nudge();
+    syncer.await;
+    shard.store.flush_all()?;
+    // Other cores may still be finishing calls to us; give the mesh a moment before closing it.
+    glommio::timer::sleep(Duration::from_millis(50)).await;
+    shard.mesh.close();
+    Ok(())
+}
+
+fn spawn_signal_thread(node: Arc<Node>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("slotkv-signals".into())
+        .spawn(move || {
+            use signal_hook::consts::{SIGINT, SIGTERM};
+            let mut signals = match signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) {
+                Ok(s) => s,
+                Err(e) => {
+                    log::error!("cannot install signal handlers: {e}");
+                    return;
+                }
+            };
+            if let Some(sig) = signals.forever().next() {
+                log::info!(
+                    "received {}, scheduling shutdown...",
+                    if sig == SIGTERM { "SIGTERM" } else { "SIGINT" }
+                );
+                node.request_shutdown();
+            }
+        })
+        .expect("spawn signal thread")
+}
+
+fn run_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| std::char::from_digit(rng.gen_range(0..16), 16).unwrap())
+        .collect()
+}
+
+// Keep unused-import lint quiet for the Ordering re-export used by callers.
+#[allow(dead_code)]
+fn _ordering(_: Ordering) {}

@@ -1,0 +1,290 @@
+//! A shard is everything one core owns: its slots' RocksDB instance, its connections, its commit tracker,
+//! its statistics and its copy of the live settings. Nothing in a shard is shared with another core; the
+//! only node-wide state is [`Node`], which is immutable after start except for a few atomic counters
+//! (connection count, client ids, the shutdown flag) that are never on a request's critical path.
+//!
+//! [`Shard::dispatch`] is where a request is routed, using nothing but the command table:
+//!
+//! ```text
+//!   keys all on this core ──────────────► run `local` here, reply now (or after the group fsync)
+//!   keys all on core B ─────────────────► forward the request to B over the mesh, reply when B answers
+//!   keys on several cores / node-wide ──► `spread`: per-core legs, merged; later requests wait for it
+//! ```
+
+pub mod expiry;
+pub mod mesh;
+pub mod settings;
+pub mod stats;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use resp::Reply;
+
+use crate::cmd::{self, flags, CmdError, CommandSpec, Ctx, ReplyFuture, Spread};
+use crate::config::Config;
+use crate::layout::Layout;
+use crate::net::client::{ClientRegistry, ClientState};
+use crate::slot::SlotId;
+use crate::statemachine::{self, durability::Durability, LogEntry, SlotWriter};
+use crate::storage::Store;
+
+pub use mesh::{Mesh, MeshMsg as MeshMsgAlias};
+pub use settings::Settings;
+pub use stats::Stats;
+
+/// Node-wide facts, shared read-only by every core (plus a few atomics).
+pub struct Node {
+    pub cores: usize,
+    pub layout: Layout,
+    /// The configuration the node started with (live changes live in each shard's [`Settings`]).
+    pub config: Config,
+    /// The port actually listened on (differs from the config when it asked for port 0).
+    pub port: u16,
+    pub run_id: String,
+    pub started: Instant,
+    pub started_unix: u64,
+    pub shutdown: AtomicBool,
+    pub connected_clients: AtomicUsize,
+    pub next_client_id: AtomicU64,
+}
+
+impl Node {
+    pub fn shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutdown.store(true, Ordering::Release);
+    }
+}
+
+/// How a request proceeds after dispatch.
+pub enum Dispatch {
+    /// The reply, ready now.
+    Done(Reply),
+    /// The reply, to be sent once durability sequence `seq` is on disk.
+    Durable(Reply, u64),
+    /// One hop to another core; later requests may be dispatched before it completes (the mesh keeps the
+    /// order of requests to the same core).
+    Forward(ReplyFuture),
+    /// Multi-step work (spread): must complete before the next request of the connection is dispatched.
+    Barrier(ReplyFuture),
+}
+
+/// One core's state.
+pub struct Shard {
+    pub core: usize,
+    pub node: Arc<Node>,
+    pub store: Store,
+    pub durability: Rc<Durability>,
+    pub mesh: Mesh,
+    pub settings: RefCell<Settings>,
+    pub stats: Stats,
+    pub clients: RefCell<ClientRegistry>,
+    pub stop: Rc<Cell<bool>>,
+}
+
+/// Unix time in milliseconds.
+#[inline]
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Shard {
+    /// Applies a log entry to this core's store; returns the reply and the durability sequence to wait for.
+    pub fn propose(&self, entry: &LogEntry) -> Result<(Reply, u64), CmdError> {
+        debug_assert_eq!(self.node.layout.core_of(entry.slot), self.core);
+        let mut w = SlotWriter::new(&self.store, entry.slot, entry.db, entry.now_ms);
+        let reply = statemachine::apply(entry, &mut w)?;
+        let wrote = w.commit()?;
+        let seq = if wrote {
+            self.stats.dirty.set(self.stats.dirty.get() + 1);
+            self.durability.record_write()
+        } else {
+            0
+        };
+        Ok((reply, seq))
+    }
+
+    /// Routes and runs one request of a connection on this core.
+    pub fn dispatch(self: &Rc<Self>, client: &mut ClientState, args: Vec<Bytes>) -> Dispatch {
+        let spec = match cmd::table::resolve(&args) {
+            Ok(spec) => spec,
+            Err(e) => {
+                self.stats
+                    .rejected_calls
+                    .set(self.stats.rejected_calls.get() + 1);
+                return Dispatch::Done(e.to_reply());
+            }
+        };
+        client.last_cmd = spec.name;
+        if !client.authenticated
+            && !spec.has(flags::NO_AUTH)
+            && self.settings.borrow().requires_auth()
+        {
+            self.stats
+                .rejected_calls
+                .set(self.stats.rejected_calls.get() + 1);
+            return Dispatch::Done(CmdError::NoAuth.to_reply());
+        }
+        let db = client.db;
+        let now = now_ms();
+        let mut positions = spec.keys.positions(args.len());
+        let target = match positions.next() {
+            None => None,
+            Some(first) => {
+                let core = self.node.layout.core_of(SlotId::of_key(&args[first]));
+                if positions.all(|i| self.node.layout.core_of(SlotId::of_key(&args[i])) == core) {
+                    Some(core)
+                } else {
+                    return self.spread(spec, db, now, args);
+                }
+            }
+        };
+        match target {
+            None if spec.has(flags::NODE_WIDE) && self.node.cores > 1 => {
+                self.spread(spec, db, now, args)
+            }
+            Some(core) if core != self.core => {
+                let shard = self.clone();
+                Dispatch::Forward(Box::pin(
+                    async move { shard.run_leg(core, db, now, args).await },
+                ))
+            }
+            _ => {
+                let (reply, seq) = self.run_local(spec, Some(client), db, now, &args, false);
+                if seq == 0 {
+                    Dispatch::Done(reply)
+                } else {
+                    Dispatch::Durable(reply, seq)
+                }
+            }
+        }
+    }
+
+    fn spread(
+        self: &Rc<Self>,
+        spec: &'static CommandSpec,
+        db: u8,
+        now_ms: u64,
+        args: Vec<Bytes>,
+    ) -> Dispatch {
+        match spec.spread {
+            Some(f) => Dispatch::Barrier(f(Spread {
+                shard: self.clone(),
+                db,
+                now_ms,
+                args,
+            })),
+            None => Dispatch::Done(Reply::StaticError(
+                "CROSSSLOT Keys in request don't hash to the same slot",
+            )),
+        }
+    }
+
+    /// Runs a command's `local` function on this core, timing it for SLOWLOG and the stats.
+    pub fn run_local(
+        self: &Rc<Self>,
+        spec: &'static CommandSpec,
+        client: Option<&mut ClientState>,
+        db: u8,
+        now_ms: u64,
+        args: &[Bytes],
+        leg: bool,
+    ) -> (Reply, u64) {
+        let started = Instant::now();
+        let client_id = client
+            .as_ref()
+            .map(|c| (c.id, c.addr_string(), c.name.clone()));
+        let mut ctx = Ctx {
+            shard: self,
+            db,
+            now_ms,
+            client,
+            wait_seq: 0,
+            leg,
+        };
+        let reply = match (spec.local)(&mut ctx, args) {
+            Ok(r) => r,
+            Err(e) => {
+                self.stats
+                    .error_replies
+                    .set(self.stats.error_replies.get() + 1);
+                e.to_reply()
+            }
+        };
+        let seq = ctx.wait_seq;
+        let elapsed = started.elapsed();
+        self.stats.record_call(elapsed);
+        if !spec.has(flags::SKIP_SLOWLOG) {
+            self.stats
+                .slowlog_maybe(&self.settings.borrow(), elapsed, args, client_id);
+        }
+        (reply, seq)
+    }
+
+    /// Runs a request as a leg on `core` (this core included) and waits for its reply (and durability).
+    pub async fn run_leg(
+        self: &Rc<Self>,
+        core: usize,
+        db: u8,
+        now_ms: u64,
+        args: Vec<Bytes>,
+    ) -> Reply {
+        if core == self.core {
+            return self.clone().execute_leg(db, now_ms, args).await;
+        }
+        self.mesh
+            .call(core, move |shard: &Rc<Shard>| {
+                let shard = shard.clone();
+                Box::pin(async move { shard.execute_leg(db, now_ms, args).await })
+            })
+            .await
+    }
+
+    /// Runs a request that another core (or a spread on this core) handed over.
+    async fn execute_leg(self: Rc<Self>, db: u8, now_ms: u64, args: Vec<Bytes>) -> Reply {
+        let spec = match cmd::table::resolve(&args) {
+            Ok(spec) => spec,
+            Err(e) => return e.to_reply(),
+        };
+        let (reply, seq) = self.run_local(spec, None, db, now_ms, &args, true);
+        if seq != 0 {
+            self.durability.wait(seq).await;
+        }
+        reply
+    }
+
+    /// Runs a closure on every core (this one included) and collects the results in core order.
+    pub async fn on_every_core<T, F>(self: &Rc<Self>, f: F) -> Vec<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Rc<Shard>) -> T + Send + Clone + 'static,
+    {
+        let mut out = Vec::with_capacity(self.node.cores);
+        for core in 0..self.node.cores {
+            if core == self.core {
+                out.push(f(self));
+            } else {
+                let f = f.clone();
+                out.push(
+                    self.mesh
+                        .call(core, move |s: &Rc<Shard>| {
+                            let v = f(s);
+                            Box::pin(async move { v })
+                        })
+                        .await,
+                );
+            }
+        }
+        out
+    }
+}

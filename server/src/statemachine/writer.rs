@@ -1,0 +1,158 @@
+//! [`SlotWriter`]: what a mutation sees while it is applied — the slot's current records (as of the
+//! entry's clock) and a batch that is written atomically when the entry is done, together with the slot's
+//! updated key counts.
+
+use bytes::Bytes;
+use rocksdb::WriteBatch;
+
+use crate::slot::SlotId;
+use crate::storage::keycodec::KeyCodec;
+use crate::storage::record::Record;
+use crate::storage::{KeyCounts, StorageError, Store};
+
+/// Reads and writes of one log entry against one slot of one database.
+pub struct SlotWriter<'a> {
+    store: &'a Store,
+    pub slot: SlotId,
+    pub db: u8,
+    /// The entry's clock (Unix ms).
+    pub now_ms: u64,
+    batch: WriteBatch,
+    /// The stored state (expired records included) of every key this entry read or wrote, newest last, so
+    /// later reads see the entry's own writes and counting needs no second read.
+    overlay: Vec<(Bytes, Option<Record>)>,
+    counts: Option<KeyCounts>,
+    /// Databases of this slot wiped by `delete_all`, whose counts restart from zero.
+    wiped: Option<Option<u8>>,
+}
+
+impl<'a> SlotWriter<'a> {
+    pub fn new(store: &'a Store, slot: SlotId, db: u8, now_ms: u64) -> SlotWriter<'a> {
+        SlotWriter {
+            store,
+            slot,
+            db,
+            now_ms,
+            batch: WriteBatch::default(),
+            overlay: Vec::new(),
+            counts: None,
+            wiped: None,
+        }
+    }
+
+    /// The stored record of `key`, expired or not.
+    pub fn get_stored(&mut self, key: &[u8]) -> Result<Option<Record>, StorageError> {
+        if let Some((_, rec)) = self.overlay.iter().rev().find(|(k, _)| k.as_ref() == key) {
+            return Ok(rec.clone());
+        }
+        let rec = self.store.get(self.slot, self.db, key)?;
+        self.overlay
+            .push((Bytes::copy_from_slice(key), rec.clone()));
+        Ok(rec)
+    }
+
+    /// The live record of `key` (expired records read as absent).
+    pub fn get(&mut self, key: &[u8]) -> Result<Option<Record>, StorageError> {
+        let now = self.now_ms;
+        Ok(self.get_stored(key)?.filter(|r| !r.is_expired(now)))
+    }
+
+    fn adjust(&mut self, old: Option<&Record>, new: Option<&Record>) -> Result<(), StorageError> {
+        let mut c = match self.counts {
+            Some(c) => c,
+            None => self.store.counts(self.slot, self.db)?,
+        };
+        let volatile = |r: Option<&Record>| r.is_some_and(|r| r.expire_at != 0) as i64;
+        c.keys += new.is_some() as i64 - old.is_some() as i64;
+        c.volatile += volatile(new) - volatile(old);
+        self.counts = Some(c);
+        Ok(())
+    }
+
+    /// Stores `rec` under `key`, indexing its deadline for the active expiry cycle.
+    pub fn put(&mut self, key: &Bytes, rec: Record) -> Result<(), StorageError> {
+        let old = self.get_stored(key)?;
+        self.adjust(old.as_ref(), Some(&rec))?;
+        let pk = KeyCodec::data_key(self.slot, self.db, key);
+        self.batch.put(&pk, rec.encode());
+        if rec.expire_at != 0 {
+            let ek = KeyCodec::expire_key(rec.expire_at, self.slot, self.db, key);
+            self.batch.put_cf(self.store.expire_cf(), &ek, []);
+        }
+        self.overlay.push((key.clone(), Some(rec)));
+        Ok(())
+    }
+
+    /// Deletes `key` if it is stored. Its expire-index entry, if any, is left for the expiry cycle to find
+    /// stale. Returns whether a record was stored.
+    pub fn delete(&mut self, key: &Bytes) -> Result<bool, StorageError> {
+        let old = self.get_stored(key)?;
+        if old.is_none() {
+            return Ok(false);
+        }
+        self.adjust(old.as_ref(), None)?;
+        let pk = KeyCodec::data_key(self.slot, self.db, key);
+        self.batch.delete(&pk);
+        self.overlay.push((key.clone(), None));
+        Ok(true)
+    }
+
+    /// Removes an expire-index entry.
+    pub fn delete_expire_entry(&mut self, raw_index_key: &[u8]) {
+        self.batch.delete_cf(self.store.expire_cf(), raw_index_key);
+    }
+
+    /// Deletes every key of this slot in `db` (or in every database when `db` is `None`), counts included.
+    pub fn delete_all(&mut self, db: Option<u8>) {
+        match db {
+            Some(db) => {
+                let (from, to) = (
+                    KeyCodec::slot_db_start(self.slot, db),
+                    KeyCodec::slot_db_end(self.slot, db),
+                );
+                self.batch.delete_range(from, to);
+                self.batch.delete(KeyCodec::slot_counts_key(self.slot, db));
+            }
+            None => {
+                let (from, to) = KeyCodec::slot_range(self.slot);
+                self.batch.delete_range(from, to);
+            }
+        }
+        self.overlay.clear();
+        self.counts = None;
+        self.wiped = Some(db);
+    }
+
+    /// Read access to the store, for ops that scan.
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+
+    /// Whether the entry wrote anything.
+    pub fn is_empty(&self) -> bool {
+        self.batch.is_empty()
+    }
+
+    /// Writes the batch atomically; returns whether anything was written.
+    pub fn commit(mut self) -> Result<bool, StorageError> {
+        if self.batch.is_empty() {
+            return Ok(false);
+        }
+        if let Some(wiped) = self.wiped {
+            match wiped {
+                Some(db) => self.store.reset_counts(self.slot, std::iter::once(db)),
+                None => self.store.reset_counts(self.slot, 0..=254u8),
+            }
+        }
+        match self.counts {
+            Some(c) => {
+                self.store
+                    .stage_counts(&mut self.batch, self.slot, self.db, c);
+                self.store
+                    .write_with_counts(self.batch, &[(self.slot, self.db, c)])?;
+            }
+            None => self.store.write(self.batch)?,
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,292 @@
+//! Storage: one RocksDB instance per core, seen through the [`Store`] of that core.
+//!
+//! Why an instance per core rather than column families in one instance: RocksDB serialises writers of one
+//! instance through a single write queue and WAL. With one shared instance a write on core 0 would wait in
+//! line behind core 1's WAL append and fsync — a lock across cores on the hottest path, which thread-per-core
+//! exists to remove. Separate instances give each core its own WAL, memtables, flushes, compactions and
+//! fsync cadence, and let an operator tune one core live without touching the others. Slots never move
+//! between cores of one node (the slot-to-core map is fixed when the data folder is created and checked at
+//! every start), so nothing is lost by the split. See docs/architecture.md for the measurement.
+//!
+//! Command code never names RocksDB: it reads through [`Store`] and writes through
+//! [`crate::statemachine::SlotWriter`].
+
+pub mod compaction;
+pub mod keycodec;
+pub mod record;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rocksdb::{
+    ColumnFamilyDescriptor, Direction, IteratorMode, ReadOptions, WriteBatch, WriteOptions, DB,
+};
+
+use crate::slot::SlotId;
+use keycodec::KeyCodec;
+use record::{CorruptRecord, Record};
+
+/// Column family of the expire index.
+pub const CF_EXPIRE: &str = "expire";
+
+/// Errors from the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("rocksdb: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    #[error(transparent)]
+    Corrupt(#[from] CorruptRecord),
+    #[error("data folder {dir}: {reason}")]
+    Layout { dir: String, reason: String },
+}
+
+/// Keys and keys-with-a-deadline of one `slot · db`, as DBSIZE and INFO keyspace report them. They count
+/// stored records (a key past its deadline counts until it is deleted, as in Redis) and are written in the
+/// same batch as the change they count, so they are exact after any crash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyCounts {
+    pub keys: i64,
+    pub volatile: i64,
+}
+
+impl KeyCounts {
+    fn encode(self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.keys.to_be_bytes());
+        out[8..].copy_from_slice(&self.volatile.to_be_bytes());
+        out
+    }
+
+    fn decode(raw: &[u8]) -> KeyCounts {
+        if raw.len() != 16 {
+            return KeyCounts::default();
+        }
+        KeyCounts {
+            keys: i64::from_be_bytes(raw[..8].try_into().unwrap()),
+            volatile: i64::from_be_bytes(raw[8..].try_into().unwrap()),
+        }
+    }
+}
+
+/// One core's RocksDB instance.
+pub struct Store {
+    db: Arc<DB>,
+    write_opts: WriteOptions,
+    /// Cache of the counts records, loaded lazily.
+    counts: std::cell::RefCell<ahash::AHashMap<(u16, u8), KeyCounts>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the instance in `path`.
+    pub fn open(
+        path: &Path,
+        cores: usize,
+        cfg: &tuning::RocksConfig,
+    ) -> Result<Store, StorageError> {
+        let cache = cfg.block_cache(cores);
+        let db_opts = cfg.db_options(cores);
+        let mut data_opts = cfg.cf_options(cores, &cache);
+        data_opts.set_compaction_filter("slotkv-expired", compaction::drop_expired_records);
+        let expire_opts = cfg.cf_options(cores, &cache);
+        let cfs = vec![
+            ColumnFamilyDescriptor::new(rocksdb::DEFAULT_COLUMN_FAMILY_NAME, data_opts),
+            ColumnFamilyDescriptor::new(CF_EXPIRE, expire_opts),
+        ];
+        let db = DB::open_cf_descriptors(&db_opts, path, cfs)?;
+        let mut write_opts = WriteOptions::default();
+        write_opts.set_sync(false);
+        Ok(Store {
+            db: Arc::new(db),
+            write_opts,
+            counts: Default::default(),
+        })
+    }
+
+    /// The raw handle, for background work that must leave the executor thread (WAL fsync).
+    pub fn shared_db(&self) -> Arc<DB> {
+        self.db.clone()
+    }
+
+    /// The record of `key`, expired or not.
+    #[inline]
+    pub fn get(&self, slot: SlotId, db: u8, key: &[u8]) -> Result<Option<Record>, StorageError> {
+        let pk = KeyCodec::data_key(slot, db, key);
+        match self.db.get_pinned(&pk)? {
+            Some(raw) => Ok(Some(Record::decode(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The live record of `key` at `now_ms` (expired records read as absent).
+    #[inline]
+    pub fn get_live(
+        &self,
+        slot: SlotId,
+        db: u8,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Result<Option<Record>, StorageError> {
+        Ok(self.get(slot, db, key)?.filter(|r| !r.is_expired(now_ms)))
+    }
+
+    /// The key counts of `slot · db`.
+    pub fn counts(&self, slot: SlotId, db: u8) -> Result<KeyCounts, StorageError> {
+        if let Some(c) = self.counts.borrow().get(&(slot.0, db)) {
+            return Ok(*c);
+        }
+        let c = match self.db.get_pinned(KeyCodec::slot_counts_key(slot, db))? {
+            Some(raw) => KeyCounts::decode(&raw),
+            None => KeyCounts::default(),
+        };
+        self.counts.borrow_mut().insert((slot.0, db), c);
+        Ok(c)
+    }
+
+    /// Adds the new counts of `slot · db` to `batch`; [`Store::write_with_counts`] caches them once written.
+    pub(crate) fn stage_counts(&self, batch: &mut WriteBatch, slot: SlotId, db: u8, c: KeyCounts) {
+        batch.put(KeyCodec::slot_counts_key(slot, db), c.encode());
+    }
+
+    /// Writes a batch that carries new counts, then caches them.
+    pub(crate) fn write_with_counts(
+        &self,
+        batch: WriteBatch,
+        counts: &[(SlotId, u8, KeyCounts)],
+    ) -> Result<(), StorageError> {
+        self.write(batch)?;
+        let mut cache = self.counts.borrow_mut();
+        for (slot, db, c) in counts {
+            cache.insert((slot.0, *db), *c);
+        }
+        Ok(())
+    }
+
+    /// Forgets cached counts of a slot (after a range delete of the whole slot).
+    pub(crate) fn reset_counts(&self, slot: SlotId, databases: impl Iterator<Item = u8>) {
+        let mut cache = self.counts.borrow_mut();
+        for db in databases {
+            cache.insert((slot.0, db), KeyCounts::default());
+        }
+    }
+
+    /// Writes a batch (not fsynced: durability is the commit tracker's job).
+    pub fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.db.write_opt(batch, &self.write_opts)?;
+        Ok(())
+    }
+
+    pub fn expire_cf(&self) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(CF_EXPIRE)
+            .expect("expire column family is created at open")
+    }
+
+    /// Visits the live keys of `slot · db` starting at `from` (inclusive, a user key), in key order, until `f`
+    /// returns false. `f` gets the user key and its record.
+    pub fn scan_slot(
+        &self,
+        slot: SlotId,
+        db: u8,
+        from: &[u8],
+        now_ms: u64,
+        mut f: impl FnMut(&[u8], &Record) -> bool,
+    ) -> Result<(), StorageError> {
+        let start = KeyCodec::data_key(slot, db, from);
+        let end = KeyCodec::slot_db_end(slot, db);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end.to_vec());
+        ro.fill_cache(false);
+        let iter = self
+            .db
+            .iterator_opt(IteratorMode::From(&start, Direction::Forward), ro);
+        for item in iter {
+            let (k, v) = item?;
+            let rec = Record::decode(&v)?;
+            if rec.is_expired(now_ms) {
+                continue;
+            }
+            let Some((_, _, user_key)) = KeyCodec::decode_data_key(&k) else {
+                continue;
+            };
+            if !f(user_key, &rec) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `slot · db` holds any key at all (expired ones included); cheap, one seek.
+    pub fn slot_db_has_keys(&self, slot: SlotId, db: u8) -> Result<bool, StorageError> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(KeyCodec::slot_db_end(slot, db).to_vec());
+        let start = KeyCodec::slot_db_start(slot, db);
+        let mut iter = self.db.raw_iterator_opt(ro);
+        iter.seek(start);
+        iter.status()?;
+        Ok(iter.valid())
+    }
+
+    /// Expire-index entries due at or before `now_ms`, at most `limit`, oldest first.
+    pub fn due_expirations(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, u64, SlotId, u8, Bytes)>, StorageError> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound((now_ms + 1).to_be_bytes().to_vec());
+        let iter = self
+            .db
+            .iterator_cf_opt(self.expire_cf(), ro, IteratorMode::Start);
+        let mut out = Vec::new();
+        for item in iter {
+            let (k, _) = item?;
+            if let Some((deadline, slot, db, key)) = KeyCodec::decode_expire_key(&k) {
+                out.push((k.to_vec(), deadline, slot, db, Bytes::copy_from_slice(key)));
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes a range of the data column family (whole slots or databases): tombstones, so it is atomic.
+    pub fn delete_range(&self, batch: &mut WriteBatch, from: &[u8], to: &[u8]) {
+        batch.delete_range(from, to);
+    }
+
+    /// A node metadata value.
+    pub fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.db.get(KeyCodec::meta_key(name))?)
+    }
+
+    /// Writes a node metadata value, synced.
+    pub fn put_meta(&self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        let mut b = WriteBatch::default();
+        b.put(KeyCodec::meta_key(name), value);
+        self.db.write_opt(b, &wo)?;
+        Ok(())
+    }
+
+    /// An integer RocksDB property of the data column family (for INFO).
+    pub fn property_int(&self, name: &str) -> Option<u64> {
+        self.db.property_int_value(name).ok().flatten()
+    }
+
+    /// Applies live option changes to both column families.
+    pub fn set_options(&self, opts: &[(&str, &str)]) -> Result<(), StorageError> {
+        self.db.set_options(opts)?;
+        self.db.set_options_cf(self.expire_cf(), opts)?;
+        Ok(())
+    }
+
+    /// Flushes memtables and the WAL, for a clean shutdown.
+    pub fn flush_all(&self) -> Result<(), StorageError> {
+        self.db.flush_wal(true)?;
+        self.db.flush()?;
+        Ok(())
+    }
+}

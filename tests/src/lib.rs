@@ -1,0 +1,389 @@
+//! Test harness for black-box tests: start the real `slotkv-server` binary on a free port with a temporary
+//! data folder, and talk to it over TCP — raw RESP bytes, the `redis` crate, or `redis-cli`.
+//!
+//! The binary is found next to the test executable's `deps/` folder (the same cargo target folder), so
+//! `cargo build --release --workspace --bins` must run first; `scripts/test.sh` does.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+/// Path of the server binary under test.
+pub fn server_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("SLOTKV_SERVER") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let bin = dir.join("slotkv-server");
+    assert!(
+        bin.exists(),
+        "{} not found: run `cargo build --release --workspace --bins` first (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// How to start a server.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    pub cores: usize,
+    pub fsync: &'static str,
+    pub extra: Vec<String>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            cores: 1,
+            fsync: "everysec",
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// A running slotkv-server.
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+    opts: ServerOptions,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts a one-core server.
+    pub fn start() -> Server {
+        Server::with(ServerOptions::default())
+    }
+
+    /// Starts a server with `--cores n`.
+    pub fn with_cores(cores: usize) -> Server {
+        Server::with(ServerOptions {
+            cores,
+            ..Default::default()
+        })
+    }
+
+    pub fn with(opts: ServerOptions) -> Server {
+        let dir = tempfile::Builder::new()
+            .prefix("slotkv-test-")
+            .tempdir()
+            .expect("temp dir");
+        let mut s = Server {
+            child: None,
+            port: 0,
+            dir,
+            opts,
+            log: Arc::new(Mutex::new(String::new())),
+        };
+        s.spawn(0);
+        s
+    }
+
+    /// The data folder.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn spawn(&mut self, port: u16) {
+        let mut cmd = Command::new(server_binary());
+        cmd.arg("--port")
+            .arg(port.to_string())
+            .arg("--dir")
+            .arg(self.dir.path())
+            .arg("--cores")
+            .arg(self.opts.cores.to_string())
+            .arg("--fsync")
+            .arg(self.opts.fsync)
+            .arg("--no-pin")
+            .args(&self.opts.extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn slotkv-server");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log = self.log.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(pos) = line.find("ready to accept connections tcp on ") {
+                    let rest = &line[pos + "ready to accept connections tcp on ".len()..];
+                    let addr = rest.split_whitespace().next().unwrap_or("");
+                    if let Some(port) = addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok())
+                    {
+                        if let Some(tx) = tx.take() {
+                            let _ = tx.send(port);
+                        }
+                    }
+                }
+                let mut l = log.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(p) => p,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start; log:\n{}", self.log.lock().unwrap());
+            }
+        };
+        self.child = Some(child);
+        self.port = port;
+        // Listening is announced before every core has bound; wait until a connection answers.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                if c.write_all(b"PING\r\n").is_ok() {
+                    let mut buf = [0u8; 7];
+                    if c.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n" {
+                        return;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server not answering; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// A `redis` crate connection.
+    pub fn conn(&self) -> redis::Connection {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap();
+        client
+            .get_connection()
+            .expect("connect with the redis crate")
+    }
+
+    /// A raw RESP connection.
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+
+    /// Runs `redis-cli -p PORT args...` and returns its stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(args)
+            .output()
+            .expect("redis-cli must be installed (scripts/deps.sh test)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Sends SIGKILL and waits for the process to go.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit status code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut c = self.child.take()?;
+        unsafe {
+            libc::kill(c.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                panic!(
+                    "server did not stop within 30s after SIGTERM; log:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the process to exit by itself (after SHUTDOWN); returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let mut c = self.child.take()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                panic!("server did not exit; log:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the server again on the same port and data folder (after `stop` or `kill9`).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill the server first");
+        let port = self.port;
+        self.spawn(port);
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A raw RESP connection: send bytes, read exactly one reply's bytes.
+pub struct Raw {
+    pub stream: TcpStream,
+    buf: BytesMut,
+    resp3: bool,
+}
+
+impl Raw {
+    pub fn connect(port: u16) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        Raw {
+            stream,
+            buf: BytesMut::new(),
+            resp3: false,
+        }
+    }
+
+    /// Decode replies as RESP3 from now on (after HELLO 3).
+    pub fn set_resp3(&mut self, on: bool) {
+        self.resp3 = on;
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Sends a command as a RESP array of bulk strings.
+    pub fn send_cmd(&mut self, args: &[&[u8]]) {
+        self.send(&encode_cmd(args));
+    }
+
+    /// Sends a command and returns its reply's raw bytes.
+    pub fn cmd(&mut self, args: &[&str]) -> Bytes {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.send_cmd(&a);
+        self.read_reply()
+    }
+
+    /// Same as `cmd`, reply as a lossy string (handy for assert_eq! with RESP text).
+    pub fn cmd_str(&mut self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.cmd(args)).into_owned()
+    }
+
+    /// Reads exactly one reply; panics on timeout or a closed connection.
+    pub fn read_reply(&mut self) -> Bytes {
+        self.try_read_reply()
+            .expect("connection closed before a reply")
+    }
+
+    /// Reads one reply, or `None` if the server closed the connection first.
+    pub fn try_read_reply(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(n) = self.complete_len() {
+                return Some(self.buf.split_to(n).freeze());
+            }
+            let mut chunk = [0u8; 65536];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    panic!(
+                        "timed out waiting for a reply; have {:?}",
+                        String::from_utf8_lossy(&self.buf)
+                    )
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    fn complete_len(&self) -> Option<usize> {
+        if self.buf.is_empty() {
+            return None;
+        }
+        if self.resp3 {
+            redis_protocol::resp3::decode::complete::decode(&self.buf)
+                .ok()
+                .flatten()
+                .map(|(_, n)| n)
+        } else {
+            redis_protocol::resp2::decode::decode(&self.buf)
+                .ok()
+                .flatten()
+                .map(|(_, n)| n)
+        }
+    }
+
+    /// True if the server closes the connection (reads EOF) within the timeout, discarding data.
+    pub fn closed_by_server(&mut self) -> bool {
+        let mut chunk = [0u8; 65536];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    return false
+                }
+                Err(_) => return true,
+            }
+        }
+    }
+}
+
+/// Encodes a command as a RESP array of bulk strings.
+pub fn encode_cmd(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Path of Debian's redis-server, if installed (differential and benchmark tests compare against it).
+pub fn redis_server_binary() -> Option<PathBuf> {
+    let p = PathBuf::from("/usr/bin/redis-server");
+    p.exists().then_some(p)
+}

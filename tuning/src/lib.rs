@@ -1,0 +1,312 @@
+//! RocksDB option sets for slotkv, and their validation.
+//!
+//! Every core of a slotkv node owns one RocksDB instance (see docs/architecture.md for why an instance per
+//! core rather than column families in one shared instance). All of those instances are built from one
+//! [`RocksConfig`], split evenly where a resource is a node-wide budget (block cache, write buffers), so an
+//! operator reasons about the node as a whole and the per-core numbers follow.
+//!
+//! This crate knows RocksDB; the server's command code never does. The server asks for
+//! [`RocksConfig::db_options`] and [`RocksConfig::cf_options`] and gets options ready to open with. Options
+//! that RocksDB can change on a live instance are listed in [`RocksConfig::live_options`], which the server's
+//! `CONFIG SET rocksdb.*` path uses (per core, live).
+//!
+//! The compaction auto-tuner (throttling compaction I/O so it never starves foreground writes, WTable's
+//! phase-2 lesson) lives here too once it lands; today compaction is bounded by a fixed rate limiter.
+
+use serde::{Deserialize, Serialize};
+
+/// Errors found while validating a RocksDB configuration.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TuningError {
+    /// A value is outside the range RocksDB or slotkv can work with.
+    #[error("rocksdb.{key}: {value} is out of range ({expected})")]
+    OutOfRange {
+        key: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// A compression name RocksDB (as built here) does not know.
+    #[error("rocksdb.compression: unknown compression '{0}' (expected none, lz4 or zstd)")]
+    UnknownCompression(String),
+    /// `CONFIG SET` named an option that cannot be changed on a running node.
+    #[error("rocksdb option '{0}' cannot be changed while running")]
+    NotLive(String),
+}
+
+/// Compression applied to SST files below level 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compression {
+    None,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    fn to_rocks(self) -> rocksdb::DBCompressionType {
+        match self {
+            Compression::None => rocksdb::DBCompressionType::None,
+            Compression::Lz4 => rocksdb::DBCompressionType::Lz4,
+            Compression::Zstd => rocksdb::DBCompressionType::Zstd,
+        }
+    }
+
+    /// Parses the name used in the config file and in `CONFIG SET`.
+    pub fn parse(s: &str) -> Result<Self, TuningError> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(Compression::None),
+            "lz4" => Ok(Compression::Lz4),
+            "zstd" => Ok(Compression::Zstd),
+            _ => Err(TuningError::UnknownCompression(s.to_string())),
+        }
+    }
+
+    /// The name used in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// The `[rocksdb]` section of the server configuration. Node-wide budgets are divided among cores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RocksConfig {
+    /// Block cache for the whole node, in MiB (split evenly among cores).
+    pub block_cache_mb: u64,
+    /// Memtable size per core, in MiB.
+    pub write_buffer_mb: u64,
+    /// Memtables per core before writes stall.
+    pub max_write_buffer_number: i32,
+    /// Background flush + compaction threads per core instance.
+    pub max_background_jobs: i32,
+    /// Compaction and flush write rate for the whole node, MiB/s (0 = unlimited), split among cores.
+    pub rate_limit_mb_per_sec: u64,
+    /// Target SST file size at level 1, MiB.
+    pub target_file_size_mb: u64,
+    /// Size of level 1, MiB.
+    pub max_bytes_for_level_base_mb: u64,
+    /// Compression below level 1.
+    pub compression: Compression,
+    /// Bloom filter bits per key (0 disables the filter).
+    pub bloom_bits_per_key: f64,
+    /// Incrementally sync SST and WAL files every this many KiB written, to smooth I/O.
+    pub bytes_per_sync_kb: u64,
+}
+
+impl Default for RocksConfig {
+    fn default() -> Self {
+        RocksConfig {
+            block_cache_mb: 512,
+            write_buffer_mb: 64,
+            max_write_buffer_number: 4,
+            max_background_jobs: 2,
+            rate_limit_mb_per_sec: 0,
+            target_file_size_mb: 64,
+            max_bytes_for_level_base_mb: 256,
+            compression: Compression::Lz4,
+            bloom_bits_per_key: 10.0,
+            bytes_per_sync_kb: 1024,
+        }
+    }
+}
+
+fn range_err(key: &'static str, value: impl ToString, expected: &'static str) -> TuningError {
+    TuningError::OutOfRange {
+        key,
+        value: value.to_string(),
+        expected,
+    }
+}
+
+impl RocksConfig {
+    /// Rejects values RocksDB would refuse or that make no sense together.
+    pub fn validate(&self) -> Result<(), TuningError> {
+        if self.block_cache_mb > 1 << 20 {
+            return Err(range_err(
+                "block-cache-mb",
+                self.block_cache_mb,
+                "0..=1048576",
+            ));
+        }
+        if !(1..=4096).contains(&self.write_buffer_mb) {
+            return Err(range_err(
+                "write-buffer-mb",
+                self.write_buffer_mb,
+                "1..=4096",
+            ));
+        }
+        if !(2..=64).contains(&self.max_write_buffer_number) {
+            return Err(range_err(
+                "max-write-buffer-number",
+                self.max_write_buffer_number,
+                "2..=64",
+            ));
+        }
+        if !(1..=64).contains(&self.max_background_jobs) {
+            return Err(range_err(
+                "max-background-jobs",
+                self.max_background_jobs,
+                "1..=64",
+            ));
+        }
+        if !(1..=4096).contains(&self.target_file_size_mb) {
+            return Err(range_err(
+                "target-file-size-mb",
+                self.target_file_size_mb,
+                "1..=4096",
+            ));
+        }
+        if !(1..=1 << 20).contains(&self.max_bytes_for_level_base_mb) {
+            return Err(range_err(
+                "max-bytes-for-level-base-mb",
+                self.max_bytes_for_level_base_mb,
+                "1..=1048576",
+            ));
+        }
+        if !(0.0..=64.0).contains(&self.bloom_bits_per_key) {
+            return Err(range_err(
+                "bloom-bits-per-key",
+                self.bloom_bits_per_key,
+                "0..=64",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Options for one core's RocksDB instance, given how many cores share the node-wide budgets.
+    pub fn db_options(&self, cores: usize) -> rocksdb::Options {
+        let cores = cores.max(1) as u64;
+        let mut opts = rocksdb::Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_max_background_jobs(self.max_background_jobs);
+        opts.set_bytes_per_sync(self.bytes_per_sync_kb * 1024);
+        opts.set_wal_bytes_per_sync(self.bytes_per_sync_kb * 1024);
+        // A crash can leave a torn WAL tail; everything before it is intact and acknowledged.
+        opts.set_wal_recovery_mode(rocksdb::DBRecoveryMode::PointInTime);
+        if self.rate_limit_mb_per_sec > 0 {
+            let per_core = (self.rate_limit_mb_per_sec * 1024 * 1024 / cores).max(1 << 20);
+            opts.set_ratelimiter(per_core as i64, 100_000, 10);
+        }
+        opts.set_keep_log_file_num(4);
+        opts
+    }
+
+    /// Options for a column family of one core's instance.
+    pub fn cf_options(&self, cores: usize, cache: &rocksdb::Cache) -> rocksdb::Options {
+        let mut opts = self.db_options(cores);
+        opts.set_write_buffer_size((self.write_buffer_mb * 1024 * 1024) as usize);
+        opts.set_max_write_buffer_number(self.max_write_buffer_number);
+        opts.set_target_file_size_base(self.target_file_size_mb * 1024 * 1024);
+        opts.set_max_bytes_for_level_base(self.max_bytes_for_level_base_mb * 1024 * 1024);
+        opts.set_level_compaction_dynamic_level_bytes(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::None);
+        opts.set_bottommost_compression_type(self.compression.to_rocks());
+        let mut per_level = vec![rocksdb::DBCompressionType::None; 2];
+        per_level.extend(std::iter::repeat_n(self.compression.to_rocks(), 5));
+        opts.set_compression_per_level(&per_level);
+        let mut table = rocksdb::BlockBasedOptions::default();
+        table.set_block_cache(cache);
+        table.set_block_size(16 * 1024);
+        table.set_cache_index_and_filter_blocks(true);
+        table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+        if self.bloom_bits_per_key > 0.0 {
+            table.set_bloom_filter(self.bloom_bits_per_key, false);
+        }
+        table.set_format_version(5);
+        opts.set_block_based_table_factory(&table);
+        opts
+    }
+
+    /// The block cache for one core.
+    pub fn block_cache(&self, cores: usize) -> rocksdb::Cache {
+        let bytes = (self.block_cache_mb * 1024 * 1024) as usize / cores.max(1);
+        rocksdb::Cache::new_lru_cache(bytes.max(8 << 20))
+    }
+
+    /// Maps a `CONFIG SET rocksdb.<name> <value>` to the RocksDB option names that can change live on a
+    /// column family, after validating the value. Returns `(rocksdb_name, value)` pairs.
+    pub fn live_options(
+        &mut self,
+        name: &str,
+        value: &str,
+    ) -> Result<Vec<(&'static str, String)>, TuningError> {
+        let num = |key: &'static str, lo: u64, hi: u64, expected: &'static str| {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|v| (lo..=hi).contains(v))
+                .ok_or_else(|| range_err(key, value, expected))
+        };
+        match name {
+            "write-buffer-mb" => {
+                let v = num("write-buffer-mb", 1, 4096, "1..=4096")?;
+                self.write_buffer_mb = v;
+                Ok(vec![("write_buffer_size", (v * 1024 * 1024).to_string())])
+            }
+            "max-write-buffer-number" => {
+                let v = num("max-write-buffer-number", 2, 64, "2..=64")?;
+                self.max_write_buffer_number = v as i32;
+                Ok(vec![("max_write_buffer_number", v.to_string())])
+            }
+            "target-file-size-mb" => {
+                let v = num("target-file-size-mb", 1, 4096, "1..=4096")?;
+                self.target_file_size_mb = v;
+                Ok(vec![(
+                    "target_file_size_base",
+                    (v * 1024 * 1024).to_string(),
+                )])
+            }
+            "max-bytes-for-level-base-mb" => {
+                let v = num("max-bytes-for-level-base-mb", 1, 1 << 20, "1..=1048576")?;
+                self.max_bytes_for_level_base_mb = v;
+                Ok(vec![(
+                    "max_bytes_for_level_base",
+                    (v * 1024 * 1024).to_string(),
+                )])
+            }
+            _ => Err(TuningError::NotLive(name.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        RocksConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let cfg = RocksConfig {
+            write_buffer_mb: 0,
+            ..Default::default()
+        };
+        assert_eq!(
+            cfg.validate().unwrap_err().to_string(),
+            "rocksdb.write-buffer-mb: 0 is out of range (1..=4096)"
+        );
+        assert!(Compression::parse("snappy").is_err());
+        assert_eq!(Compression::parse("ZSTD").unwrap(), Compression::Zstd);
+    }
+
+    #[test]
+    fn live_options_validate_and_record() {
+        let mut cfg = RocksConfig::default();
+        let opts = cfg.live_options("write-buffer-mb", "32").unwrap();
+        assert_eq!(opts, vec![("write_buffer_size", (32u64 << 20).to_string())]);
+        assert_eq!(cfg.write_buffer_mb, 32);
+        assert!(cfg.live_options("write-buffer-mb", "0").is_err());
+        assert!(matches!(
+            cfg.live_options("compression", "lz4"),
+            Err(TuningError::NotLive(_))
+        ));
+    }
+}
