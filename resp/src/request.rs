@@ -7,7 +7,7 @@
 //!   integer comparisons per argument check Redis's limits and that every length was written
 //!   canonically (so we accept exactly what Redis accepts); the request is then split off the
 //!   buffer and each argument is a `Bytes` slice of it. No byte is looked at twice.
-//! - **Slow path** ([`multibulk`]) for a request that is incomplete, malformed, or larger than
+//! - **Slow path** (`multibulk.rs`) for a request that is incomplete, malformed, or larger than
 //!   the fast path's window: a resumable reader that mirrors Redis's own state machine, so
 //!   limits are enforced the moment a length arrives, errors carry Redis's exact text, and a
 //!   request arriving in pieces is walked once overall.
@@ -16,7 +16,7 @@
 //! recursively, and a hostile `*1\r\n*1\r\n...` would otherwise recurse once per 4 bytes of
 //! input until the stack overflows; the window caps that depth at a few hundred frames.
 //!
-//! Inline commands (first byte not `*`) go through [`inline`].
+//! Inline commands (first byte not `*`) go through `inline.rs`.
 
 mod inline;
 mod multibulk;
@@ -125,7 +125,8 @@ impl RequestDecoder {
     }
 
     /// Bytes the request in progress still needs, when known: the rest of the bulk string
-    /// being received (so the caller can reserve room for a large value in one go).
+    /// being received (so the caller can reserve room for a large value in one go). Ask after
+    /// `decode` returned `Ok(None)`; `None` while no length is pending.
     pub fn bytes_needed_hint(&self, buf: &[u8]) -> Option<usize> {
         match &self.pending {
             Pending::Multibulk(p) if p.fits(buf.len()) => p.bulk_bytes_needed(buf.len()),

@@ -9,26 +9,37 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "parity-pw";
-
-/// A redis-server requiring a password, killed when dropped.
+/// A redis-server of our own requiring a password, killed when dropped.
 struct RedisServer {
     child: Child,
     port: u16,
+    password: String,
 }
 
 impl RedisServer {
+    /// Starts a server and proves we reach it (and not whatever else grabbed the port) by
+    /// authenticating with a password unique to it.
     fn start() -> RedisServer {
+        for attempt in 0..5 {
+            if let Some(server) = Self::try_start(attempt) {
+                return server;
+            }
+        }
+        panic!("could not start /usr/bin/redis-server");
+    }
+
+    fn try_start(attempt: u32) -> Option<RedisServer> {
         let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
+            .ok()?
             .local_addr()
-            .unwrap()
+            .ok()?
             .port();
+        let password = format!("parity-{}-{port}-{attempt}", std::process::id());
         let child = Command::new("/usr/bin/redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args([
                 "--requirepass",
-                PASSWORD,
+                &password,
                 "--save",
                 "",
                 "--appendonly",
@@ -38,13 +49,32 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("/usr/bin/redis-server must be installed");
-        let server = RedisServer { child, port };
+        let mut server = RedisServer {
+            child,
+            port,
+            password,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
+        loop {
+            if server.child.try_wait().ok()?.is_some() {
+                return None; // exited, e.g. the port was taken meanwhile
+            }
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+                stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+                stream.write_all(&server.auth_line()).ok()?;
+                let mut reply = [0; 5];
+                stream.read_exact(&mut reply).ok()?;
+                return (&reply == b"+OK\r\n").then_some(server);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        server
+    }
+
+    fn auth_line(&self) -> Vec<u8> {
+        format!("AUTH {}\r\n", self.password).into_bytes()
     }
 
     fn connect(&self) -> TcpStream {
@@ -113,10 +143,6 @@ fn our_error(input: &[u8]) -> Result<ProtocolError, String> {
     }
 }
 
-fn auth_line() -> Vec<u8> {
-    format!("AUTH {PASSWORD}\r\n").into_bytes()
-}
-
 #[test]
 fn protocol_errors_match_redis() {
     let redis = RedisServer::start();
@@ -154,7 +180,7 @@ fn protocol_errors_match_redis() {
     for (case, authenticate) in runs.chain(unauthenticated_only.map(|c| (c, false))) {
         {
             let input = if authenticate {
-                [auth_line().as_slice(), case].concat()
+                [redis.auth_line().as_slice(), case].concat()
             } else {
                 case.to_vec()
             };
@@ -223,7 +249,7 @@ fn read_bulk_array(stream: &mut TcpStream) -> Vec<Vec<u8>> {
 fn inline_arguments_split_like_redis() {
     let redis = RedisServer::start();
     let mut stream = redis.connect();
-    stream.write_all(&auth_line()).unwrap();
+    stream.write_all(&redis.auth_line()).unwrap();
     assert_eq!(read_n(&mut stream, 5), b"+OK\r\n");
     let lines: [&[u8]; 14] = [
         b"a b c",
@@ -296,7 +322,9 @@ fn replies_match_redis_byte_for_byte() {
         let mut stream = redis.connect();
         let hello = if proto == Protocol::Resp3 { "3" } else { "2" };
         stream
-            .write_all(format!("AUTH {PASSWORD}\r\nHELLO {hello}\r\nFLUSHALL\r\n").as_bytes())
+            .write_all(
+                format!("AUTH {}\r\nHELLO {hello}\r\nFLUSHALL\r\n", redis.password).as_bytes(),
+            )
             .unwrap();
         // Skip +OK, the HELLO map, +OK: read until the final "+OK\r\n".
         let mut seen = Vec::new();

@@ -13,13 +13,14 @@
 
 use std::fmt::Write;
 
-/// Which Redis's double output to reproduce.
+/// Which Redis's double output to reproduce. slotkv follows Redis 7.0 (the version it is tested against,
+/// byte for byte), so `%.17g` is the default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DoubleFormat {
     /// Redis 7.2 and later: shortest round-trip (`0.1`, `3`, `1e+300`).
-    #[default]
     Shortest,
     /// Redis 7.0 and 7.1: `%.17g` (`0.10000000000000001`, `3`, `1.0000000000000001e+300`).
+    #[default]
     Printf17g,
 }
 

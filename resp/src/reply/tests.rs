@@ -157,14 +157,17 @@ fn booleans_and_verbatim() {
     check(text(b"abc"), "$5\r\nhello\r\n", "=9\r\nabc:hello\r\n");
 }
 
-/// RESP2 bulk and RESP3 double encodings of `d` with the default (Redis 7.2+) format.
+/// RESP2 bulk and RESP3 double encodings of `d` in the Redis 7.2+ format.
 #[track_caller]
 fn check_double(d: f64, text: &str) {
-    check(
-        Reply::Double(d),
-        &format!("${}\r\n{text}\r\n", text.len()),
-        &format!(",{text}\r\n"),
-    );
+    for (proto, want) in [
+        (Protocol::Resp2, format!("${}\r\n{text}\r\n", text.len())),
+        (Protocol::Resp3, format!(",{text}\r\n")),
+    ] {
+        let mut out = BytesMut::new();
+        Reply::Double(d).encode_with(proto, DoubleFormat::Shortest, &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), want);
+    }
 }
 
 #[test]
