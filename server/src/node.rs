@@ -175,10 +175,7 @@ async fn core_main(
     ));
 
     let addr = SocketAddr::new(node.config.bind, node.port);
-    let listener = glommio::net::TcpListener::bind(addr).map_err(|e| NodeError::Bind {
-        addr,
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let listener = crate::net::listener::bind_shared(addr).map_err(|source| NodeError::Bind { addr, source })?;
     let acceptor = glommio::spawn_local(crate::net::listener::accept_loop(shard.clone(), listener));
 
     // Housekeeping: active expiry, and the shutdown flag.

@@ -2,7 +2,8 @@
 //! the kernel spreads new connections across cores and a connection lives on the core that accepted it.
 
 use std::cell::RefCell;
-use std::os::fd::AsRawFd;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
@@ -12,6 +13,22 @@ use glommio::net::TcpListener;
 use super::client::ClientState;
 use super::connection;
 use crate::shard::Shard;
+
+/// Binds this core's listener on the node's shared address.
+///
+/// SO_REUSEPORT lets every core listen on the same port. SO_REUSEADDR is set too, and inherited by
+/// accepted sockets, so that after a crash the connections the dead process left in FIN-WAIT do not keep a
+/// restarted node from binding its port.
+pub fn bind_shared(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let sk = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    sk.set_reuse_address(true)?;
+    sk.set_reuse_port(true)?;
+    sk.bind(&addr.into())?;
+    sk.listen(1024)?;
+    // SAFETY: the descriptor is a bound, listening TCP socket that we own and hand over whole.
+    Ok(unsafe { TcpListener::from_raw_fd(sk.into_raw_fd()) })
+}
 
 pub async fn accept_loop(shard: Rc<Shard>, listener: TcpListener) {
     loop {
