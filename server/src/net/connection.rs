@@ -29,6 +29,10 @@ use super::client::ClientState;
 use crate::cmd::ReplyFuture;
 use crate::shard::{Dispatch, Shard};
 
+/// Read sizes adapt between these: small reads keep the per-read zeroing of the buffer cheap, a read that
+/// fills its space doubles the next one.
+const READ_MIN: usize = 4 * 1024;
+const READ_MAX: usize = 256 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
 /// Write buffered replies out once they pass this size, even mid-pipeline.
 const FLUSH_AT: usize = 64 * 1024;
@@ -51,12 +55,13 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
     let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut decoder = RequestDecoder::new(shard.settings.borrow().limits());
     let mut queue: VecDeque<Pending> = VecDeque::new();
+    let mut read_size = READ_MIN;
 
     let reason = 'conn: loop {
         // Read.
-        let want = {
-            let hint = decoder.bytes_needed_hint(&rbuf).unwrap_or(0);
-            hint.clamp(READ_CHUNK, 64 * 1024 * 1024)
+        let want = match decoder.bytes_needed_hint(&rbuf) {
+            Some(hint) if hint > read_size => hint.min(64 * 1024 * 1024),
+            _ => read_size,
         };
         let len = rbuf.len();
         rbuf.resize(len + want, 0);
@@ -78,6 +83,13 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
             Ok(n) => n,
         };
         rbuf.truncate(len + n);
+        read_size = if n == want {
+            (read_size * 2).min(READ_MAX)
+        } else if n < read_size / 4 {
+            (read_size / 2).max(READ_MIN)
+        } else {
+            read_size
+        };
         shard
             .stats
             .net_input_bytes

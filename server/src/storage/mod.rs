@@ -86,7 +86,8 @@ impl Store {
     ) -> Result<Store, StorageError> {
         let cache = cfg.block_cache(cores);
         let db_opts = cfg.db_options(cores);
-        let mut data_opts = cfg.cf_options(cores, &cache);
+        const _: () = assert!(tuning::DATA_PREFIX_LEN == keycodec::DATA_PREFIX_LEN);
+        let mut data_opts = cfg.data_cf_options(cores, &cache);
         data_opts.set_compaction_filter("slotkv-expired", compaction::drop_expired_records);
         let expire_opts = cfg.cf_options(cores, &cache);
         let cfs = vec![
