@@ -82,7 +82,7 @@ pub struct Config {
     /// Password clients must AUTH with; empty = no password.
     pub requirepass: String,
     pub maxclients: usize,
-    /// Number of databases (SELECT 0..databases-1). At most 255.
+    /// Number of databases (SELECT 0..databases-1). At most 254.
     pub databases: usize,
     /// Largest bulk string a client may send, bytes.
     pub proto_max_bulk_len: u64,
@@ -161,8 +161,8 @@ impl Config {
         if self.cores > crate::slot::SLOT_COUNT {
             return Err(invalid("cores", "more cores than slots"));
         }
-        if self.databases == 0 || self.databases > 255 {
-            return Err(invalid("databases", "must be between 1 and 255"));
+        if self.databases == 0 || self.databases > crate::storage::keycodec::MAX_DATABASES {
+            return Err(invalid("databases", "must be between 1 and 254"));
         }
         if self.maxclients == 0 {
             return Err(invalid("maxclients", "must be at least 1"));
@@ -252,7 +252,7 @@ mod tests {
         };
         assert_eq!(
             cfg.validate().unwrap_err().to_string(),
-            "databases: must be between 1 and 255"
+            "databases: must be between 1 and 254"
         );
         let cfg = Config {
             cores: 100_000,

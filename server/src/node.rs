@@ -163,9 +163,12 @@ async fn core_main(
         settings: RefCell::new(settings),
         stats: Stats::default(),
         clients: RefCell::new(ClientRegistry::default()),
+        expiry: Default::default(),
         stop: Rc::new(Cell::new(false)),
+        scan_cursors: RefCell::new(Default::default()),
         node: node.clone(),
     });
+    expiry::seed(&shard)?;
     mesh::serve(&shard, receivers);
 
     let syncer = glommio::spawn_local(durability::run_syncer(

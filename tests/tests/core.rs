@@ -482,7 +482,7 @@ fn bad_configuration_is_rejected_with_a_clear_message() {
     assert!(run(&["--cores", "999", "--port", "0"]).contains("cores: 999 requested"));
     let cfg = write_config("databases = 0\n");
     assert!(
-        run(&["--config", &cfg, "--port", "0"]).contains("databases: must be between 1 and 255")
+        run(&["--config", &cfg, "--port", "0"]).contains("databases: must be between 1 and 254")
     );
     let cfg = write_config("no-such-key = 1\n");
     assert!(run(&["--config", &cfg]).contains("unknown field"));

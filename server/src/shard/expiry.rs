@@ -1,16 +1,20 @@
-//! The active expiry cycle of one core.
+//! Active expiry: deleting keys whose deadline has passed even if nobody asks for them again.
 //!
-//! Lazy expiry alone hides an expired key from readers but never frees it if nobody asks again. `hz` times
-//! a second each core reads the front of its expire index (ordered by deadline, so one seek finds every key
-//! due now), and deletes the keys that really are due through the normal write seam — a replicated delete,
-//! as Redis propagates a DEL for an expired key. Index entries whose key has since been deleted, persisted
-//! or given another deadline are stale and are just removed. A cycle does at most `BATCH` keys per pass and
-//! stops after a time budget, so a burst of expirations never stalls requests.
+//! Each slot keeps an exact expire index inside its own key range (`slot · FE · db · deadline · key`, see
+//! `storage::keycodec`), so within one slot and database the keys due now are the first entries of one
+//! prefix. A core keeps, in memory, a schedule of the earliest deadline of every `slot · db` it owns that
+//! has one — a min-heap fed by every write that sets a deadline, seeded at start-up with one seek per
+//! indexed database. `hz` times a second the cycle takes the due `slot · db`s off the heap, reads their due
+//! entries and deletes those keys through the normal write seam — a replicated delete, as Redis
+//! propagates a DEL for an expired key — then looks up the next deadline of that prefix. Idle cores and
+//! slots without deadlines cost nothing; a burst of expirations is worked off in bounded steps (`BATCH`
+//! keys per entry, `BUDGET` per cycle) so requests are never stalled.
 
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-
-use bytes::Bytes;
 
 use super::{now_ms, Shard};
 use crate::cmd::keys::KeyOp;
@@ -18,49 +22,82 @@ use crate::slot::SlotId;
 use crate::statemachine::{LogEntry, Mutation};
 
 const BATCH: usize = 256;
-/// Time budget of one cycle (Redis uses 25% of a 100 ms tick; we stay well below).
+/// Time budget of one cycle (Redis allows 25% of a 100 ms tick; we stay well below).
 const BUDGET: Duration = Duration::from_millis(5);
+
+/// The earliest deadline of every `slot · db` of this core that has one.
+#[derive(Default)]
+pub struct ExpirySchedule {
+    heap: RefCell<BinaryHeap<Reverse<(u64, u16, u8)>>>,
+    earliest: RefCell<ahash::AHashMap<(u16, u8), u64>>,
+}
+
+impl ExpirySchedule {
+    /// Records that `slot · db` has a key due at `deadline`.
+    pub fn note(&self, slot: SlotId, db: u8, deadline: u64) {
+        let mut earliest = self.earliest.borrow_mut();
+        let known = earliest.entry((slot.0, db)).or_insert(u64::MAX);
+        if deadline < *known {
+            *known = deadline;
+            self.heap.borrow_mut().push(Reverse((deadline, slot.0, db)));
+        }
+    }
+
+    /// Takes the next `slot · db` due at `now`, if any.
+    fn pop_due(&self, now: u64) -> Option<(SlotId, u8)> {
+        let mut heap = self.heap.borrow_mut();
+        let mut earliest = self.earliest.borrow_mut();
+        while let Some(&Reverse((deadline, slot, db))) = heap.peek() {
+            if deadline > now {
+                return None;
+            }
+            heap.pop();
+            // Skip superseded heap entries: only the recorded earliest deadline counts.
+            if earliest.get(&(slot, db)) == Some(&deadline) {
+                earliest.remove(&(slot, db));
+                return Some((SlotId(slot), db));
+            }
+        }
+        None
+    }
+
+    /// Number of `slot · db`s with a scheduled deadline (for INFO).
+    pub fn len(&self) -> usize {
+        self.earliest.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Seeds the schedule from the stored index (start-up).
+pub fn seed(shard: &Shard) -> Result<(), crate::storage::StorageError> {
+    for slot in shard.node.layout.slots_of(shard.core) {
+        for (db, deadline) in shard.store.slot_deadlines(SlotId(slot))? {
+            shard.expiry.note(SlotId(slot), db, deadline);
+        }
+    }
+    Ok(())
+}
 
 /// One cycle; returns how many keys it expired.
 pub fn run_cycle(shard: &Rc<Shard>) -> usize {
     let started = Instant::now();
     let mut expired = 0;
-    loop {
-        let now = now_ms();
-        let due = match shard.store.due_expirations(now, BATCH) {
-            Ok(d) => d,
-            Err(e) => {
-                log::warn!("core {}: expiry scan failed: {e}", shard.core);
-                return expired;
-            }
-        };
-        let full = due.len() == BATCH;
-        // Group by (slot, db): each group is one replicated entry.
-        let mut groups: Vec<((SlotId, u8), Vec<(Bytes, u64, Bytes)>)> = Vec::new();
-        for (index_key, deadline, slot, db, key) in due {
-            let item = (Bytes::from(index_key), deadline, key);
-            match groups.iter_mut().find(|(k, _)| *k == (slot, db)) {
-                Some((_, v)) => v.push(item),
-                None => groups.push(((slot, db), vec![item])),
-            }
+    let now = now_ms();
+    while let Some((slot, db)) = shard.expiry.pop_due(now) {
+        match expire_some(shard, slot, db, now) {
+            Ok(n) => expired += n,
+            Err(e) => log::warn!("core {}: expiry of slot {} db {db} failed: {e}", shard.core, slot.0),
         }
-        for ((slot, db), entries) in groups {
-            if shard.node.layout.core_of(slot) != shard.core {
-                continue;
-            }
-            let entry = LogEntry {
-                slot,
-                db,
-                now_ms: now,
-                mutation: Mutation::Key(KeyOp::ExpireDue { entries }),
-            };
-            match shard.propose(&entry) {
-                Ok((resp::Reply::Integer(n), _)) => expired += n as usize,
-                Ok(_) => {}
-                Err(e) => log::warn!("core {}: expiry failed: {e}", shard.core),
-            }
+        // Whatever is left in this prefix goes back on the schedule.
+        match shard.store.next_deadline(slot, db) {
+            Ok(Some(next)) => shard.expiry.note(slot, db, next),
+            Ok(None) => {}
+            Err(e) => log::warn!("core {}: expiry index of slot {} unreadable: {e}", shard.core, slot.0),
         }
-        if !full || started.elapsed() > BUDGET {
+        if started.elapsed() > BUDGET {
             break;
         }
     }
@@ -69,4 +106,21 @@ pub fn run_cycle(shard: &Rc<Shard>) -> usize {
         .expired_keys
         .set(shard.stats.expired_keys.get() + expired as u64);
     expired
+}
+
+fn expire_some(shard: &Rc<Shard>, slot: SlotId, db: u8, now: u64) -> Result<usize, crate::cmd::CmdError> {
+    let entries = shard.store.due_expirations(slot, db, now, BATCH)?;
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    let entry = LogEntry {
+        slot,
+        db,
+        now_ms: now,
+        mutation: Mutation::Key(KeyOp::ExpireDue { entries }),
+    };
+    match shard.propose(&entry)? {
+        (resp::Reply::Integer(n), _) => Ok(n as usize),
+        _ => Ok(0),
+    }
 }

@@ -86,7 +86,10 @@ pub struct Shard {
     pub settings: RefCell<Settings>,
     pub stats: Stats,
     pub clients: RefCell<ClientRegistry>,
+    pub expiry: expiry::ExpirySchedule,
     pub stop: Rc<Cell<bool>>,
+    /// SCAN resume points of this core's slots (see `cmd::keys::scan`).
+    pub scan_cursors: RefCell<crate::cmd::keys::ScanCursors>,
 }
 
 /// Unix time in milliseconds.
@@ -104,7 +107,11 @@ impl Shard {
         debug_assert_eq!(self.node.layout.core_of(entry.slot), self.core);
         let mut w = SlotWriter::new(&self.store, entry.slot, entry.db, entry.now_ms);
         let reply = statemachine::apply(entry, &mut w)?;
+        let new_deadline = w.new_deadline;
         let wrote = w.commit()?;
+        if let Some(deadline) = new_deadline {
+            self.expiry.note(entry.slot, entry.db, deadline);
+        }
         let seq = if wrote {
             self.stats.dirty.set(self.stats.dirty.get() + 1);
             self.durability.record_write()
@@ -116,6 +123,11 @@ impl Shard {
 
     /// Routes and runs one request of a connection on this core.
     pub fn dispatch(self: &Rc<Self>, client: &mut ClientState, args: Vec<Bytes>) -> Dispatch {
+        if client.reply_skip_following {
+            // CLIENT REPLY SKIP was the previous command: this one's reply is dropped.
+            client.reply_skip_following = false;
+            client.reply_skip_next = true;
+        }
         let spec = match cmd::table::resolve(&args) {
             Ok(spec) => spec,
             Err(e) => {

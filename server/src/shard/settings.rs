@@ -12,6 +12,10 @@ pub struct Settings {
     pub client_output_buffer_limit: u64,
     pub client_output_buffer_soft_limit: u64,
     pub client_output_buffer_soft_seconds: u64,
+    /// `client-output-buffer-limit` of the replica and pubsub classes as (hard, soft, soft seconds): kept so
+    /// CONFIG GET/SET round-trip Redis's format; slotkv limits every connection with the normal class.
+    pub obuf_replica: (u64, u64, u64),
+    pub obuf_pubsub: (u64, u64, u64),
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: usize,
     pub hz: u32,
@@ -29,6 +33,8 @@ impl Settings {
             client_output_buffer_limit: c.client_output_buffer_limit,
             client_output_buffer_soft_limit: c.client_output_buffer_soft_limit,
             client_output_buffer_soft_seconds: c.client_output_buffer_soft_seconds,
+            obuf_replica: (256 << 20, 64 << 20, 60),
+            obuf_pubsub: (32 << 20, 8 << 20, 60),
             slowlog_log_slower_than: c.slowlog_log_slower_than,
             slowlog_max_len: c.slowlog_max_len,
             hz: c.hz,

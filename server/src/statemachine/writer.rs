@@ -24,6 +24,8 @@ pub struct SlotWriter<'a> {
     counts: Option<KeyCounts>,
     /// Databases of this slot wiped by `delete_all`, whose counts restart from zero.
     wiped: Option<Option<u8>>,
+    /// The earliest deadline this entry added to the expire index (the expiry schedule is told after commit).
+    pub new_deadline: Option<u64>,
 }
 
 impl<'a> SlotWriter<'a> {
@@ -37,6 +39,7 @@ impl<'a> SlotWriter<'a> {
             overlay: Vec::new(),
             counts: None,
             wiped: None,
+            new_deadline: None,
         }
     }
 
@@ -69,37 +72,53 @@ impl<'a> SlotWriter<'a> {
         Ok(())
     }
 
-    /// Stores `rec` under `key`, indexing its deadline for the active expiry cycle.
+    /// Stores `rec` under `key`. The expire index is kept exact: the old deadline's entry goes, the new
+    /// one's comes.
     pub fn put(&mut self, key: &Bytes, rec: Record) -> Result<(), StorageError> {
         let old = self.get_stored(key)?;
         self.adjust(old.as_ref(), Some(&rec))?;
+        let old_deadline = old.as_ref().map_or(0, |r| r.expire_at);
+        if old_deadline != rec.expire_at {
+            if old_deadline != 0 {
+                self.batch
+                    .delete(KeyCodec::expire_key(self.slot, self.db, old_deadline, key));
+            }
+            if rec.expire_at != 0 {
+                self.batch
+                    .put(KeyCodec::expire_key(self.slot, self.db, rec.expire_at, key), []);
+                self.new_deadline = Some(self.new_deadline.map_or(rec.expire_at, |d| d.min(rec.expire_at)));
+            }
+        }
         let pk = KeyCodec::data_key(self.slot, self.db, key);
         self.batch.put(&pk, rec.encode());
-        if rec.expire_at != 0 {
-            let ek = KeyCodec::expire_key(rec.expire_at, self.slot, self.db, key);
-            self.batch.put_cf(self.store.expire_cf(), &ek, []);
-        }
         self.overlay.push((key.clone(), Some(rec)));
         Ok(())
     }
 
-    /// Deletes `key` if it is stored. Its expire-index entry, if any, is left for the expiry cycle to find
-    /// stale. Returns whether a record was stored.
+    /// Deletes `key` (and its expire-index entry) if it is stored. Returns whether a record was stored.
     pub fn delete(&mut self, key: &Bytes) -> Result<bool, StorageError> {
         let old = self.get_stored(key)?;
-        if old.is_none() {
+        let Some(old) = old else {
             return Ok(false);
+        };
+        self.adjust(Some(&old), None)?;
+        if old.expire_at != 0 {
+            self.batch
+                .delete(KeyCodec::expire_key(self.slot, self.db, old.expire_at, key));
         }
-        self.adjust(old.as_ref(), None)?;
         let pk = KeyCodec::data_key(self.slot, self.db, key);
         self.batch.delete(&pk);
         self.overlay.push((key.clone(), None));
         Ok(true)
     }
 
-    /// Removes an expire-index entry.
-    pub fn delete_expire_entry(&mut self, raw_index_key: &[u8]) {
-        self.batch.delete_cf(self.store.expire_cf(), raw_index_key);
+    /// Settles an expire-index entry whose record the compaction filter already dropped: the entry goes
+    /// and the dropped key leaves the counts (it was counted, with its deadline, until now).
+    pub fn settle_dropped(&mut self, raw_index_key: &[u8]) -> Result<(), StorageError> {
+        let phantom = Record::string(Bytes::new(), 1, 0);
+        self.adjust(Some(&phantom), None)?;
+        self.batch.delete(raw_index_key);
+        Ok(())
     }
 
     /// Deletes every key of this slot in `db` (or in every database when `db` is `None`), counts included.
@@ -111,6 +130,10 @@ impl<'a> SlotWriter<'a> {
                     KeyCodec::slot_db_end(self.slot, db),
                 );
                 self.batch.delete_range(from, to);
+                self.batch.delete_range(
+                    &KeyCodec::expire_prefix(self.slot, db)[..],
+                    &KeyCodec::expire_prefix_end(self.slot, db)[..],
+                );
                 self.batch.delete(KeyCodec::slot_counts_key(self.slot, db));
             }
             None => {
@@ -141,7 +164,7 @@ impl<'a> SlotWriter<'a> {
         if let Some(wiped) = self.wiped {
             match wiped {
                 Some(db) => self.store.reset_counts(self.slot, std::iter::once(db)),
-                None => self.store.reset_counts(self.slot, 0..=254u8),
+                None => self.store.reset_counts(self.slot, 0..=253u8),
             }
         }
         match self.counts {

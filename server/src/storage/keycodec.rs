@@ -8,12 +8,14 @@
 //! | column family | key                                               | value                    |
 //! |---------------|---------------------------------------------------|--------------------------|
 //! | `default`     | slot (u16 BE) · db (u8) · user key                | [`Record`](super::record)|
+//! | `default`     | slot · `FE` · db · deadline ms (u64 BE) · key     | empty (expire index)     |
 //! | `default`     | slot · `FF` · db                                  | key counts of slot · db  |
 //! | `default`     | `FF FF` · name                                    | node metadata            |
-//! | `expire`      | deadline ms (u64 BE) · slot (u16 BE) · db · key  | empty                    |
 //!
-//! The expire index is ordered by deadline first so that the active expiry cycle finds every key due now
-//! with one seek, whatever the number of slots.
+//! Everything about a slot — its records, its expire index and its key counts — lies inside the slot's
+//! range, so a slot is copied, migrated or dropped as one range and stays self-consistent. Within a slot
+//! and database the expire index is ordered by deadline, so the keys due now are the first entries of one
+//! prefix. Databases are 0..=253; `FE` and `FF` in the database position mark the slot's own metadata.
 
 use crate::slot::SlotId;
 use smallvec::SmallVec;
@@ -25,9 +27,15 @@ pub type KeyBuf = SmallVec<[u8; 64]>;
 pub const META_PREFIX: [u8; 2] = [0xFF, 0xFF];
 /// Length of the `slot · db` prefix of a data key.
 pub const DATA_PREFIX_LEN: usize = 3;
+/// Length of the `slot · FE · db` prefix of an expire-index key.
+pub const EXPIRE_PREFIX_LEN: usize = 4;
 
-/// The "database" byte that marks a slot's own metadata (databases are 0..=254).
+/// The "database" byte that marks a slot's key counts.
 pub const SLOT_META_DB: u8 = 0xFF;
+/// The "database" byte that marks a slot's expire index.
+pub const SLOT_EXPIRE_DB: u8 = 0xFE;
+/// Databases a node can have (0..MAX_DATABASES).
+pub const MAX_DATABASES: usize = 254;
 
 /// Encodes and decodes physical keys.
 pub struct KeyCodec;
@@ -46,7 +54,7 @@ impl KeyCodec {
     /// Splits a data key into its parts; `None` for keys that are not data keys.
     #[inline]
     pub fn decode_data_key(raw: &[u8]) -> Option<(SlotId, u8, &[u8])> {
-        if raw.len() < DATA_PREFIX_LEN || raw[..2] == META_PREFIX || raw[2] == SLOT_META_DB {
+        if raw.len() < DATA_PREFIX_LEN || raw[..2] == META_PREFIX || raw[2] >= SLOT_EXPIRE_DB {
             return None;
         }
         let slot = u16::from_be_bytes([raw[0], raw[1]]);
@@ -94,24 +102,35 @@ impl KeyCodec {
         out
     }
 
-    /// `deadline · slot · db · key` in the expire index.
-    pub fn expire_key(deadline_ms: u64, slot: SlotId, db: u8, key: &[u8]) -> KeyBuf {
-        let mut out = KeyBuf::with_capacity(8 + DATA_PREFIX_LEN + key.len());
+    /// `slot · FE · db · deadline · key` in the expire index.
+    pub fn expire_key(slot: SlotId, db: u8, deadline_ms: u64, key: &[u8]) -> KeyBuf {
+        let mut out = KeyBuf::with_capacity(EXPIRE_PREFIX_LEN + 8 + key.len());
+        out.extend_from_slice(&Self::expire_prefix(slot, db));
         out.extend_from_slice(&deadline_ms.to_be_bytes());
-        out.extend_from_slice(&slot.0.to_be_bytes());
-        out.push(db);
         out.extend_from_slice(key);
         out
     }
 
-    /// Splits an expire-index key into `(deadline, slot, db, key)`.
-    pub fn decode_expire_key(raw: &[u8]) -> Option<(u64, SlotId, u8, &[u8])> {
-        if raw.len() < 8 + DATA_PREFIX_LEN {
+    /// The prefix of every expire-index entry of `slot · db`.
+    pub fn expire_prefix(slot: SlotId, db: u8) -> [u8; EXPIRE_PREFIX_LEN] {
+        let s = slot.0.to_be_bytes();
+        [s[0], s[1], SLOT_EXPIRE_DB, db]
+    }
+
+    /// The first key after every expire-index entry of `slot · db`.
+    pub fn expire_prefix_end(slot: SlotId, db: u8) -> [u8; EXPIRE_PREFIX_LEN + 1] {
+        let p = Self::expire_prefix(slot, db);
+        [p[0], p[1], p[2], p[3], 0xFF]
+    }
+
+    /// Splits an expire-index key into `(slot, db, deadline, key)`.
+    pub fn decode_expire_key(raw: &[u8]) -> Option<(SlotId, u8, u64, &[u8])> {
+        if raw.len() < EXPIRE_PREFIX_LEN + 8 || raw[2] != SLOT_EXPIRE_DB {
             return None;
         }
-        let deadline = u64::from_be_bytes(raw[..8].try_into().ok()?);
-        let (slot, db, key) = Self::decode_data_key(&raw[8..])?;
-        Some((deadline, slot, db, key))
+        let slot = SlotId(u16::from_be_bytes([raw[0], raw[1]]));
+        let deadline = u64::from_be_bytes(raw[EXPIRE_PREFIX_LEN..EXPIRE_PREFIX_LEN + 8].try_into().ok()?);
+        Some((slot, raw[3], deadline, &raw[EXPIRE_PREFIX_LEN + 8..]))
     }
 }
 
@@ -144,13 +163,16 @@ mod tests {
     }
 
     #[test]
-    fn expire_keys_order_by_deadline() {
-        let a = KeyCodec::expire_key(100, SlotId(2000), 0, b"a");
-        let b = KeyCodec::expire_key(101, SlotId(0), 0, b"a");
-        assert!(a < b);
-        assert_eq!(
-            KeyCodec::decode_expire_key(&a),
-            Some((100, SlotId(2000), 0, &b"a"[..]))
-        );
+    fn expire_keys_order_by_deadline_within_slot_and_db() {
+        let a = KeyCodec::expire_key(SlotId(7), 0, 100, b"zzz");
+        let b = KeyCodec::expire_key(SlotId(7), 0, 101, b"a");
+        let c = KeyCodec::expire_key(SlotId(7), 1, 1, b"a");
+        assert!(a < b && b < c);
+        assert_eq!(KeyCodec::decode_expire_key(&a), Some((SlotId(7), 0, 100, &b"zzz"[..])));
+        assert!(KeyCodec::decode_data_key(&a).is_none(), "index entries are not data keys");
+        let (lo, hi) = KeyCodec::slot_range(SlotId(7));
+        assert!(a.as_slice() > &lo[..] && a.as_slice() < &hi[..], "index lies inside the slot");
+        assert!(a.as_slice() >= &KeyCodec::expire_prefix(SlotId(7), 0)[..]);
+        assert!(b.as_slice() < &KeyCodec::expire_prefix_end(SlotId(7), 0)[..]);
     }
 }

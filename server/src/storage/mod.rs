@@ -14,6 +14,8 @@
 pub mod compaction;
 pub mod keycodec;
 pub mod record;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,9 +28,6 @@ use rocksdb::{
 use crate::slot::SlotId;
 use keycodec::KeyCodec;
 use record::{CorruptRecord, Record};
-
-/// Column family of the expire index.
-pub const CF_EXPIRE: &str = "expire";
 
 /// Errors from the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -89,11 +88,10 @@ impl Store {
         const _: () = assert!(tuning::DATA_PREFIX_LEN == keycodec::DATA_PREFIX_LEN);
         let mut data_opts = cfg.data_cf_options(cores, &cache);
         data_opts.set_compaction_filter("slotkv-expired", compaction::drop_expired_records);
-        let expire_opts = cfg.cf_options(cores, &cache);
-        let cfs = vec![
-            ColumnFamilyDescriptor::new(rocksdb::DEFAULT_COLUMN_FAMILY_NAME, data_opts),
-            ColumnFamilyDescriptor::new(CF_EXPIRE, expire_opts),
-        ];
+        let cfs = vec![ColumnFamilyDescriptor::new(
+            rocksdb::DEFAULT_COLUMN_FAMILY_NAME,
+            data_opts,
+        )];
         let db = DB::open_cf_descriptors(&db_opts, path, cfs)?;
         let mut write_opts = WriteOptions::default();
         write_opts.set_sync(false);
@@ -177,12 +175,6 @@ impl Store {
         Ok(())
     }
 
-    pub fn expire_cf(&self) -> &rocksdb::ColumnFamily {
-        self.db
-            .cf_handle(CF_EXPIRE)
-            .expect("expire column family is created at open")
-    }
-
     /// Visits the live keys of `slot · db` starting at `from` (inclusive, a user key), in key order, until `f`
     /// returns false. `f` gets the user key and its record.
     pub fn scan_slot(
@@ -228,26 +220,64 @@ impl Store {
         Ok(iter.valid())
     }
 
-    /// Expire-index entries due at or before `now_ms`, at most `limit`, oldest first.
+    /// Expire-index entries of `slot · db` due at or before `now_ms`, at most `limit`, oldest first:
+    /// `(index key, deadline, user key)`.
     pub fn due_expirations(
         &self,
+        slot: SlotId,
+        db: u8,
         now_ms: u64,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, u64, SlotId, u8, Bytes)>, StorageError> {
+    ) -> Result<Vec<(Bytes, u64, Bytes)>, StorageError> {
         let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound((now_ms + 1).to_be_bytes().to_vec());
+        ro.set_iterate_upper_bound(KeyCodec::expire_prefix_end(slot, db).to_vec());
+        let start = KeyCodec::expire_prefix(slot, db);
         let iter = self
             .db
-            .iterator_cf_opt(self.expire_cf(), ro, IteratorMode::Start);
+            .iterator_opt(IteratorMode::From(&start, Direction::Forward), ro);
         let mut out = Vec::new();
         for item in iter {
             let (k, _) = item?;
-            if let Some((deadline, slot, db, key)) = KeyCodec::decode_expire_key(&k) {
-                out.push((k.to_vec(), deadline, slot, db, Bytes::copy_from_slice(key)));
-            }
-            if out.len() >= limit {
+            let Some((_, _, deadline, key)) = KeyCodec::decode_expire_key(&k) else {
+                continue;
+            };
+            if deadline > now_ms || out.len() >= limit {
                 break;
             }
+            out.push((Bytes::copy_from_slice(&k), deadline, Bytes::copy_from_slice(key)));
+        }
+        Ok(out)
+    }
+
+    /// The earliest deadline in the expire index of `slot · db`.
+    pub fn next_deadline(&self, slot: SlotId, db: u8) -> Result<Option<u64>, StorageError> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(KeyCodec::expire_prefix_end(slot, db).to_vec());
+        let mut iter = self.db.raw_iterator_opt(ro);
+        iter.seek(KeyCodec::expire_prefix(slot, db));
+        iter.status()?;
+        Ok(iter
+            .key()
+            .and_then(KeyCodec::decode_expire_key)
+            .map(|(_, _, deadline, _)| deadline))
+    }
+
+    /// `(db, earliest deadline)` of every database of `slot` that has keys with a deadline (start-up: seeds
+    /// the expiry schedule with one seek per such database).
+    pub fn slot_deadlines(&self, slot: SlotId) -> Result<Vec<(u8, u64)>, StorageError> {
+        let mut out = Vec::new();
+        let mut db: u16 = 0;
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(KeyCodec::expire_prefix_end(slot, keycodec::SLOT_EXPIRE_DB - 1).to_vec());
+        let mut iter = self.db.raw_iterator_opt(ro);
+        while db < keycodec::MAX_DATABASES as u16 {
+            iter.seek(KeyCodec::expire_prefix(slot, db as u8));
+            iter.status()?;
+            let Some((_, found_db, deadline, _)) = iter.key().and_then(KeyCodec::decode_expire_key) else {
+                break;
+            };
+            out.push((found_db, deadline));
+            db = found_db as u16 + 1;
         }
         Ok(out)
     }
@@ -277,10 +307,9 @@ impl Store {
         self.db.property_int_value(name).ok().flatten()
     }
 
-    /// Applies live option changes to both column families.
+    /// Applies live option changes.
     pub fn set_options(&self, opts: &[(&str, &str)]) -> Result<(), StorageError> {
         self.db.set_options(opts)?;
-        self.db.set_options_cf(self.expire_cf(), opts)?;
         Ok(())
     }
 
