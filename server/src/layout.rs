@@ -37,7 +37,7 @@ struct LayoutFile {
 impl Layout {
     /// `cores` cores sharing the slots evenly.
     pub fn even(cores: usize) -> Layout {
-        assert!(cores >= 1 && cores <= SLOT_COUNT);
+        assert!((1..=SLOT_COUNT).contains(&cores));
         Layout { cores }
     }
 

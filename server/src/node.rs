@@ -178,7 +178,8 @@ async fn core_main(
     ));
 
     let addr = SocketAddr::new(node.config.bind, node.port);
-    let listener = crate::net::listener::bind_shared(addr).map_err(|source| NodeError::Bind { addr, source })?;
+    let listener = crate::net::listener::bind_shared(addr)
+        .map_err(|source| NodeError::Bind { addr, source })?;
     let acceptor = glommio::spawn_local(crate::net::listener::accept_loop(shard.clone(), listener));
 
     // Housekeeping: active expiry, and the shutdown flag.

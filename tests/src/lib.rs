@@ -146,8 +146,9 @@ impl Server {
             if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
                 let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
                 if c.write_all(b"PING\r\n").is_ok() {
-                    let mut buf = [0u8; 7];
-                    if c.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n" {
+                    // "+PONG", or "-NOAUTH ..." when the server requires a password: both mean it is up.
+                    let mut buf = [0u8; 5];
+                    if c.read_exact(&mut buf).is_ok() && (&buf == b"+PONG" || &buf == b"-NOAU") {
                         return;
                     }
                 }

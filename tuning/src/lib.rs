@@ -211,7 +211,9 @@ impl RocksConfig {
     /// besides whole-key ones.
     pub fn data_cf_options(&self, cores: usize, cache: &rocksdb::Cache) -> rocksdb::Options {
         let mut opts = self.cf_options(cores, cache);
-        opts.set_prefix_extractor(rocksdb::SliceTransform::create_fixed_prefix(DATA_PREFIX_LEN));
+        opts.set_prefix_extractor(rocksdb::SliceTransform::create_fixed_prefix(
+            DATA_PREFIX_LEN,
+        ));
         opts.set_memtable_factory(rocksdb::MemtableFactory::HashSkipList {
             bucket_count: 1 << 16,
             height: 12,

@@ -29,6 +29,8 @@ pub struct ClientState {
     /// Replies are suppressed (CLIENT REPLY OFF / SKIP).
     pub reply_off: bool,
     pub reply_skip_next: bool,
+    /// CLIENT REPLY SKIP: the *next* command's reply is skipped (dispatch moves this into `reply_skip_next`).
+    pub reply_skip_following: bool,
     pub no_evict: bool,
     pub no_touch: bool,
     /// Bytes of replies queued and not yet written (for CLIENT LIST omem and the output limit).
@@ -63,12 +65,27 @@ impl ClientState {
             close_after_reply: false,
             reply_off: false,
             reply_skip_next: false,
+            reply_skip_following: false,
             no_evict: false,
             no_touch: false,
             output_pending: 0,
             query_buffer: 0,
             killed: Rc::new(Cell::new(false)),
         }
+    }
+
+    /// RESET: back to the state of a new connection (db 0, RESP2, no name, replies on, default auth).
+    /// Families that add connection state (transactions, subscriptions, tracking) clear it here too.
+    pub fn reset_connection_state(&mut self, authenticated: bool) {
+        self.db = 0;
+        self.protocol = Protocol::Resp2;
+        self.name = None;
+        self.authenticated = authenticated;
+        self.reply_off = false;
+        self.reply_skip_next = false;
+        self.reply_skip_following = false;
+        self.no_evict = false;
+        self.no_touch = false;
     }
 
     pub fn addr_string(&self) -> String {

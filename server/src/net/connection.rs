@@ -37,10 +37,18 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Write buffered replies out once they pass this size, even mid-pipeline.
 const FLUSH_AT: usize = 64 * 1024;
 
+/// A reply not written yet, with the protocol to encode it in — `None` when the client turned replies off
+/// (CLIENT REPLY OFF/SKIP) for that command.
 enum Pending {
-    Ready(Reply, Protocol),
-    Durable(Reply, u64, Protocol),
-    Remote(ReplyFuture, Protocol),
+    Ready(Reply, Option<Protocol>),
+    Durable(Reply, u64, Option<Protocol>),
+    Remote(ReplyFuture, Option<Protocol>),
+}
+
+fn encode(reply: &Reply, proto: Option<Protocol>, wbuf: &mut BytesMut) {
+    if let Some(proto) = proto {
+        reply.encode(proto, wbuf);
+    }
 }
 
 /// Why a connection ended.
@@ -120,12 +128,12 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                 c.last_interaction = Instant::now();
                 let d = shard.dispatch(&mut c, req.args);
                 let suppress = c.reply_off || std::mem::take(&mut c.reply_skip_next);
-                (d, c.protocol, suppress)
+                (d, (!suppress).then_some(c.protocol), suppress)
             };
             match dispatch {
                 Dispatch::Done(reply) if queue.is_empty() => {
                     if !suppress {
-                        reply.encode(proto, &mut wbuf);
+                        encode(&reply, proto, &mut wbuf);
                     }
                 }
                 Dispatch::Done(reply) => queue.push_back(Pending::Ready(reply, proto)),
@@ -141,7 +149,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                         break 'conn Close::Error;
                     }
                     let reply = fut.await;
-                    reply.encode(proto, &mut wbuf);
+                    encode(&reply, proto, &mut wbuf);
                 }
             }
             if client.borrow().close_after_reply {
@@ -149,14 +157,13 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                 let _ = write_out(&shard, &client, &mut stream, &mut wbuf).await;
                 break 'conn Close::Quit;
             }
-            if wbuf.len() >= FLUSH_AT {
-                if drain(&shard, &mut queue, &mut wbuf).await.is_err()
+            if wbuf.len() >= FLUSH_AT
+                && (drain(&shard, &mut queue, &mut wbuf).await.is_err()
                     || write_out(&shard, &client, &mut stream, &mut wbuf)
                         .await
-                        .is_err()
-                {
-                    break 'conn Close::Error;
-                }
+                        .is_err())
+            {
+                break 'conn Close::Error;
             }
         }
         client.borrow_mut().query_buffer = rbuf.len();
@@ -189,12 +196,12 @@ async fn drain(
 ) -> Result<(), ()> {
     while let Some(p) = queue.pop_front() {
         match p {
-            Pending::Ready(reply, proto) => reply.encode(proto, wbuf),
+            Pending::Ready(reply, proto) => encode(&reply, proto, wbuf),
             Pending::Durable(reply, seq, proto) => {
                 shard.durability.wait(seq).await;
-                reply.encode(proto, wbuf);
+                encode(&reply, proto, wbuf);
             }
-            Pending::Remote(fut, proto) => fut.await.encode(proto, wbuf),
+            Pending::Remote(fut, proto) => encode(&fut.await, proto, wbuf),
         }
     }
     Ok(())

@@ -89,13 +89,21 @@ pub fn run_cycle(shard: &Rc<Shard>) -> usize {
     while let Some((slot, db)) = shard.expiry.pop_due(now) {
         match expire_some(shard, slot, db, now) {
             Ok(n) => expired += n,
-            Err(e) => log::warn!("core {}: expiry of slot {} db {db} failed: {e}", shard.core, slot.0),
+            Err(e) => log::warn!(
+                "core {}: expiry of slot {} db {db} failed: {e}",
+                shard.core,
+                slot.0
+            ),
         }
         // Whatever is left in this prefix goes back on the schedule.
         match shard.store.next_deadline(slot, db) {
             Ok(Some(next)) => shard.expiry.note(slot, db, next),
             Ok(None) => {}
-            Err(e) => log::warn!("core {}: expiry index of slot {} unreadable: {e}", shard.core, slot.0),
+            Err(e) => log::warn!(
+                "core {}: expiry index of slot {} unreadable: {e}",
+                shard.core,
+                slot.0
+            ),
         }
         if started.elapsed() > BUDGET {
             break;
@@ -108,7 +116,12 @@ pub fn run_cycle(shard: &Rc<Shard>) -> usize {
     expired
 }
 
-fn expire_some(shard: &Rc<Shard>, slot: SlotId, db: u8, now: u64) -> Result<usize, crate::cmd::CmdError> {
+fn expire_some(
+    shard: &Rc<Shard>,
+    slot: SlotId,
+    db: u8,
+    now: u64,
+) -> Result<usize, crate::cmd::CmdError> {
     let entries = shard.store.due_expirations(slot, db, now, BATCH)?;
     if entries.is_empty() {
         return Ok(0);

@@ -167,9 +167,9 @@ impl Shard {
             }
             Some(core) if core != self.core => {
                 let shard = self.clone();
-                Dispatch::Forward(Box::pin(
-                    async move { shard.run_leg(core, db, now, args).await },
-                ))
+                Dispatch::Forward(Box::pin(async move {
+                    shard.run_on_core(core, db, now, args, false).await
+                }))
             }
             _ => {
                 let (reply, seq) = self.run_local(spec, Some(client), db, now, &args, false);
@@ -190,12 +190,28 @@ impl Shard {
         args: Vec<Bytes>,
     ) -> Dispatch {
         match spec.spread {
-            Some(f) => Dispatch::Barrier(f(Spread {
-                shard: self.clone(),
-                db,
-                now_ms,
-                args,
-            })),
+            Some(f) => {
+                let shard = self.clone();
+                let logged = (!spec.has(flags::SKIP_SLOWLOG)).then(|| args.clone());
+                let fut = f(Spread {
+                    shard: self.clone(),
+                    db,
+                    now_ms,
+                    args,
+                });
+                Dispatch::Barrier(Box::pin(async move {
+                    let started = Instant::now();
+                    let reply = fut.await;
+                    let elapsed = started.elapsed();
+                    shard.stats.record_call(elapsed);
+                    if let Some(args) = logged {
+                        shard
+                            .stats
+                            .slowlog_maybe(&shard.settings.borrow(), elapsed, &args, None);
+                    }
+                    reply
+                }))
+            }
             None => Dispatch::Done(Reply::StaticError(
                 "CROSSSLOT Keys in request don't hash to the same slot",
             )),
@@ -213,9 +229,6 @@ impl Shard {
         leg: bool,
     ) -> (Reply, u64) {
         let started = Instant::now();
-        let client_id = client
-            .as_ref()
-            .map(|c| (c.id, c.addr_string(), c.name.clone()));
         let mut ctx = Ctx {
             shard: self,
             db,
@@ -234,16 +247,30 @@ impl Shard {
             }
         };
         let seq = ctx.wait_seq;
+        if leg {
+            // A spread command is counted (and slow-logged) once, where its connection is.
+            return (reply, seq);
+        }
         let elapsed = started.elapsed();
         self.stats.record_call(elapsed);
-        if !spec.has(flags::SKIP_SLOWLOG) {
+        let threshold = self.settings.borrow().slowlog_log_slower_than;
+        if !spec.has(flags::SKIP_SLOWLOG)
+            && threshold >= 0
+            && elapsed.as_micros() as i64 >= threshold
+        {
+            // Only now, off the fast path, describe the client.
+            let client_id = ctx
+                .client
+                .as_ref()
+                .map(|c| (c.id, c.addr_string(), c.name.clone()));
             self.stats
                 .slowlog_maybe(&self.settings.borrow(), elapsed, args, client_id);
         }
         (reply, seq)
     }
 
-    /// Runs a request as a leg on `core` (this core included) and waits for its reply (and durability).
+    /// Runs a request as one leg of a spread command on `core` (this core included): that core's share
+    /// only; waits for its reply (and durability).
     pub async fn run_leg(
         self: &Rc<Self>,
         core: usize,
@@ -251,24 +278,45 @@ impl Shard {
         now_ms: u64,
         args: Vec<Bytes>,
     ) -> Reply {
+        self.run_on_core(core, db, now_ms, args, true).await
+    }
+
+    /// Runs a request on `core`: a whole forwarded request (`leg = false`), or a spread command's leg.
+    async fn run_on_core(
+        self: &Rc<Self>,
+        core: usize,
+        db: u8,
+        now_ms: u64,
+        args: Vec<Bytes>,
+        leg: bool,
+    ) -> Reply {
         if core == self.core {
-            return self.clone().execute_leg(db, now_ms, args).await;
+            return self
+                .clone()
+                .execute_handed_over(db, now_ms, args, leg)
+                .await;
         }
         self.mesh
             .call(core, move |shard: &Rc<Shard>| {
                 let shard = shard.clone();
-                Box::pin(async move { shard.execute_leg(db, now_ms, args).await })
+                Box::pin(async move { shard.execute_handed_over(db, now_ms, args, leg).await })
             })
             .await
     }
 
     /// Runs a request that another core (or a spread on this core) handed over.
-    async fn execute_leg(self: Rc<Self>, db: u8, now_ms: u64, args: Vec<Bytes>) -> Reply {
+    async fn execute_handed_over(
+        self: Rc<Self>,
+        db: u8,
+        now_ms: u64,
+        args: Vec<Bytes>,
+        leg: bool,
+    ) -> Reply {
         let spec = match cmd::table::resolve(&args) {
             Ok(spec) => spec,
             Err(e) => return e.to_reply(),
         };
-        let (reply, seq) = self.run_local(spec, None, db, now_ms, &args, true);
+        let (reply, seq) = self.run_local(spec, None, db, now_ms, &args, leg);
         if seq != 0 {
             self.durability.wait(seq).await;
         }

@@ -84,9 +84,14 @@ impl<'a> SlotWriter<'a> {
                     .delete(KeyCodec::expire_key(self.slot, self.db, old_deadline, key));
             }
             if rec.expire_at != 0 {
-                self.batch
-                    .put(KeyCodec::expire_key(self.slot, self.db, rec.expire_at, key), []);
-                self.new_deadline = Some(self.new_deadline.map_or(rec.expire_at, |d| d.min(rec.expire_at)));
+                self.batch.put(
+                    KeyCodec::expire_key(self.slot, self.db, rec.expire_at, key),
+                    [],
+                );
+                self.new_deadline = Some(
+                    self.new_deadline
+                        .map_or(rec.expire_at, |d| d.min(rec.expire_at)),
+                );
             }
         }
         let pk = KeyCodec::data_key(self.slot, self.db, key);

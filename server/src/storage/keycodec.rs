@@ -129,7 +129,11 @@ impl KeyCodec {
             return None;
         }
         let slot = SlotId(u16::from_be_bytes([raw[0], raw[1]]));
-        let deadline = u64::from_be_bytes(raw[EXPIRE_PREFIX_LEN..EXPIRE_PREFIX_LEN + 8].try_into().ok()?);
+        let deadline = u64::from_be_bytes(
+            raw[EXPIRE_PREFIX_LEN..EXPIRE_PREFIX_LEN + 8]
+                .try_into()
+                .ok()?,
+        );
         Some((slot, raw[3], deadline, &raw[EXPIRE_PREFIX_LEN + 8..]))
     }
 }
@@ -168,10 +172,19 @@ mod tests {
         let b = KeyCodec::expire_key(SlotId(7), 0, 101, b"a");
         let c = KeyCodec::expire_key(SlotId(7), 1, 1, b"a");
         assert!(a < b && b < c);
-        assert_eq!(KeyCodec::decode_expire_key(&a), Some((SlotId(7), 0, 100, &b"zzz"[..])));
-        assert!(KeyCodec::decode_data_key(&a).is_none(), "index entries are not data keys");
+        assert_eq!(
+            KeyCodec::decode_expire_key(&a),
+            Some((SlotId(7), 0, 100, &b"zzz"[..]))
+        );
+        assert!(
+            KeyCodec::decode_data_key(&a).is_none(),
+            "index entries are not data keys"
+        );
         let (lo, hi) = KeyCodec::slot_range(SlotId(7));
-        assert!(a.as_slice() > &lo[..] && a.as_slice() < &hi[..], "index lies inside the slot");
+        assert!(
+            a.as_slice() > &lo[..] && a.as_slice() < &hi[..],
+            "index lies inside the slot"
+        );
         assert!(a.as_slice() >= &KeyCodec::expire_prefix(SlotId(7), 0)[..]);
         assert!(b.as_slice() < &KeyCodec::expire_prefix_end(SlotId(7), 0)[..]);
     }

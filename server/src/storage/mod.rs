@@ -244,7 +244,11 @@ impl Store {
             if deadline > now_ms || out.len() >= limit {
                 break;
             }
-            out.push((Bytes::copy_from_slice(&k), deadline, Bytes::copy_from_slice(key)));
+            out.push((
+                Bytes::copy_from_slice(&k),
+                deadline,
+                Bytes::copy_from_slice(key),
+            ));
         }
         Ok(out)
     }
@@ -268,12 +272,15 @@ impl Store {
         let mut out = Vec::new();
         let mut db: u16 = 0;
         let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(KeyCodec::expire_prefix_end(slot, keycodec::SLOT_EXPIRE_DB - 1).to_vec());
+        ro.set_iterate_upper_bound(
+            KeyCodec::expire_prefix_end(slot, keycodec::SLOT_EXPIRE_DB - 1).to_vec(),
+        );
         let mut iter = self.db.raw_iterator_opt(ro);
         while db < keycodec::MAX_DATABASES as u16 {
             iter.seek(KeyCodec::expire_prefix(slot, db as u8));
             iter.status()?;
-            let Some((_, found_db, deadline, _)) = iter.key().and_then(KeyCodec::decode_expire_key) else {
+            let Some((_, found_db, deadline, _)) = iter.key().and_then(KeyCodec::decode_expire_key)
+            else {
                 break;
             };
             out.push((found_db, deadline));

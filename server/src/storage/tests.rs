@@ -15,8 +15,11 @@ fn open() -> (tempfile::TempDir, Store) {
 
 fn put(store: &Store, slot: SlotId, db: u8, key: &str, expire_at: u64, now: u64) {
     let mut w = SlotWriter::new(store, slot, db, now);
-    w.put(&Bytes::copy_from_slice(key.as_bytes()), Record::string(Bytes::from_static(b"v"), expire_at, 0))
-        .unwrap();
+    w.put(
+        &Bytes::copy_from_slice(key.as_bytes()),
+        Record::string(Bytes::from_static(b"v"), expire_at, 0),
+    )
+    .unwrap();
     assert!(w.commit().unwrap());
 }
 
@@ -33,7 +36,10 @@ fn compaction_drops_expired_records_and_keeps_live_ones() {
     assert!(store.get(slot, 0, b"gone").unwrap().is_some());
     store.db.flush().unwrap();
     store.db.compact_range::<&[u8], &[u8]>(None, None);
-    assert!(store.get(slot, 0, b"gone").unwrap().is_none(), "compaction filter must drop it");
+    assert!(
+        store.get(slot, 0, b"gone").unwrap().is_none(),
+        "compaction filter must drop it"
+    );
     assert!(store.get(slot, 0, b"kept").unwrap().is_some());
     assert!(store.get(slot, 0, b"forever").unwrap().is_some());
 }
@@ -56,8 +62,15 @@ fn expire_index_is_exact_and_lists_due_keys_in_deadline_order() {
         .into_iter()
         .map(|d| d.2)
         .collect();
-    assert_eq!(keys, vec![Bytes::from_static(b"early"), Bytes::from_static(b"late")]);
-    assert_eq!(store.due_expirations(slot, 0, now + 100, 1).unwrap().len(), 1, "limit honoured");
+    assert_eq!(
+        keys,
+        vec![Bytes::from_static(b"early"), Bytes::from_static(b"late")]
+    );
+    assert_eq!(
+        store.due_expirations(slot, 0, now + 100, 1).unwrap().len(),
+        1,
+        "limit honoured"
+    );
     assert_eq!(store.next_deadline(slot, 0).unwrap(), Some(now + 10));
     assert_eq!(store.slot_deadlines(slot).unwrap(), vec![(0, now + 10)]);
     // Re-timing a key moves its entry; persisting or deleting removes it.
@@ -87,7 +100,10 @@ fn compaction_dropped_records_are_settled_by_the_expiry_entry() {
     std::thread::sleep(std::time::Duration::from_millis(5));
     store.db.flush().unwrap();
     store.db.compact_range::<&[u8], &[u8]>(None, None);
-    assert!(store.get(slot, 0, b"k").unwrap().is_none(), "filter dropped the expired record");
+    assert!(
+        store.get(slot, 0, b"k").unwrap().is_none(),
+        "filter dropped the expired record"
+    );
     // The index entry is still there; applying it settles the count without a record to delete.
     let later = crate::shard::now_ms();
     let due = store.due_expirations(slot, 0, later, 10).unwrap();
@@ -125,13 +141,21 @@ fn key_counts_follow_puts_deletes_and_flushes_and_survive_reopen() {
         store.flush_all().unwrap();
     }
     let store = Store::open(dir.path(), 1, &tuning::RocksConfig::default()).unwrap();
-    assert_eq!(store.counts(slot, 0).unwrap().keys, 1, "counts are persisted with the data");
+    assert_eq!(
+        store.counts(slot, 0).unwrap().keys,
+        1,
+        "counts are persisted with the data"
+    );
     let mut w = SlotWriter::new(&store, slot, 0, 6_000);
     w.delete_all(Some(0));
     w.commit().unwrap();
     assert_eq!(store.counts(slot, 0).unwrap().keys, 0);
     assert!(store.get(slot, 0, b"a").unwrap().is_none());
-    assert_eq!(store.counts(slot, 1).unwrap().keys, 1, "other databases untouched");
+    assert_eq!(
+        store.counts(slot, 1).unwrap().keys,
+        1,
+        "other databases untouched"
+    );
     assert!(store.get(slot, 1, b"a").unwrap().is_some());
 }
 
@@ -139,7 +163,13 @@ fn key_counts_follow_puts_deletes_and_flushes_and_survive_reopen() {
 fn scans_stay_inside_their_slot_and_database() {
     let (_dir, store) = open();
     let now = 1;
-    for (slot, db, key) in [(1, 0, "x"), (1, 0, "y"), (1, 1, "z"), (2, 0, "w"), (0, 0, "v")] {
+    for (slot, db, key) in [
+        (1, 0, "x"),
+        (1, 0, "y"),
+        (1, 1, "z"),
+        (2, 0, "w"),
+        (0, 0, "v"),
+    ] {
         put(&store, SlotId(slot), db, key, 0, now);
     }
     let mut seen = Vec::new();

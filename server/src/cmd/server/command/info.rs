@@ -1,0 +1,187 @@
+//! COMMAND INFO [name ...], and the per-command description COMMAND (bare) also uses: Redis 7's ten fields
+//! (name, arity, flags, first key, last key, step, ACL categories, tips, key specs, subcommands).
+
+use bytes::Bytes;
+use resp::Reply;
+
+use super::{lookup_full, Described};
+use crate::cmd::flags::{self, NAMES};
+use crate::cmd::{table, CmdError, Ctx};
+
+fn bulk(s: &'static str) -> Reply {
+    Reply::Bulk(Bytes::from_static(s.as_bytes()))
+}
+
+pub fn local(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    if args.len() == 2 {
+        return Ok(Reply::Array(
+            table::all().map(|s| describe(Described::top(s))).collect(),
+        ));
+    }
+    Ok(Reply::Array(
+        args[2..]
+            .iter()
+            .map(|name| lookup_full(name).map(describe).unwrap_or(Reply::Null))
+            .collect(),
+    ))
+}
+
+/// One command's COMMAND INFO entry.
+pub fn describe(d: Described) -> Reply {
+    let spec = d.spec;
+    let flags = NAMES
+        .iter()
+        // Redis hides may_replicate (and sentinel, which NAMES leaves out) from COMMAND.
+        .filter(|(f, _)| spec.has(*f) && *f != flags::MAY_REPLICATE)
+        .map(|(_, name)| Reply::Simple(name))
+        .collect();
+    let subcommands = if spec.subcommands.is_empty() {
+        Reply::Set(Vec::new())
+    } else {
+        Reply::Array(d.subcommands().map(describe).collect())
+    };
+    Reply::Array(vec![
+        Reply::Bulk(Bytes::from(d.full_name())),
+        Reply::Integer(spec.arity as i64),
+        Reply::Set(flags),
+        Reply::Integer(spec.keys.first as i64),
+        Reply::Integer(spec.keys.last as i64),
+        Reply::Integer(spec.keys.step as i64),
+        Reply::Set(categories(d).into_iter().map(Reply::Simple).collect()),
+        Reply::Set(Vec::new()),
+        Reply::Set(key_specs(d)),
+        subcommands,
+    ])
+}
+
+/// ACL categories in Redis's order, derived from the group and the flags (see the module docs).
+pub fn categories(d: Described) -> Vec<&'static str> {
+    const ORDER: [&str; 21] = [
+        "@keyspace",
+        "@read",
+        "@write",
+        "@set",
+        "@sortedset",
+        "@list",
+        "@hash",
+        "@string",
+        "@bitmap",
+        "@hyperloglog",
+        "@geo",
+        "@stream",
+        "@pubsub",
+        "@admin",
+        "@fast",
+        "@slow",
+        "@blocking",
+        "@dangerous",
+        "@connection",
+        "@transaction",
+        "@scripting",
+    ];
+    let spec = d.spec;
+    let mut have: Vec<&'static str> = Vec::new();
+    let by_group = match d.group() {
+        "generic" => Some("@keyspace"),
+        "string" => Some("@string"),
+        "list" => Some("@list"),
+        "hash" => Some("@hash"),
+        "set" => Some("@set"),
+        "sorted-set" | "sorted_set" | "zset" => Some("@sortedset"),
+        "bitmap" => Some("@bitmap"),
+        "hyperloglog" => Some("@hyperloglog"),
+        "geo" => Some("@geo"),
+        "stream" => Some("@stream"),
+        "pubsub" => Some("@pubsub"),
+        "transactions" => Some("@transaction"),
+        "scripting" => Some("@scripting"),
+        // Redis's containers (CLIENT, CONFIG, ...) carry no category of their own.
+        "connection" if spec.subcommands.is_empty() => Some("@connection"),
+        _ => None,
+    };
+    have.extend(by_group);
+    if spec.has(flags::WRITE) {
+        have.push("@write");
+    }
+    if spec.has(flags::READONLY) && !have.contains(&"@scripting") {
+        have.push("@read");
+    }
+    if spec.has(flags::ADMIN) {
+        have.extend(["@admin", "@dangerous"]);
+    }
+    if spec.has(flags::PUBSUB) {
+        have.push("@pubsub");
+    }
+    have.push(if spec.has(flags::FAST) {
+        "@fast"
+    } else {
+        "@slow"
+    });
+    ORDER.into_iter().filter(|c| have.contains(c)).collect()
+}
+
+/// Key access flags for a command's keys (a derivation: RO/access for reads, RW/update for writes).
+pub fn key_flags(d: Described) -> Vec<Reply> {
+    if d.spec.has(flags::WRITE) {
+        vec![Reply::Simple("RW"), Reply::Simple("update")]
+    } else if d.spec.has(flags::READONLY) {
+        vec![Reply::Simple("RO"), Reply::Simple("access")]
+    } else {
+        vec![Reply::Simple("RO")]
+    }
+}
+
+/// The legacy key triple as one Redis 7 key spec (index begin_search, range find_keys).
+fn key_specs(d: Described) -> Vec<Reply> {
+    let k = d.spec.keys;
+    if k.first == 0 {
+        return Vec::new();
+    }
+    let lastkey = if k.last >= 0 {
+        k.last - k.first
+    } else {
+        k.last
+    };
+    vec![Reply::Map(vec![
+        (bulk("flags"), Reply::Set(key_flags(d))),
+        (
+            bulk("begin_search"),
+            Reply::Map(vec![
+                (bulk("type"), bulk("index")),
+                (
+                    bulk("spec"),
+                    Reply::Map(vec![(bulk("index"), Reply::Integer(k.first as i64))]),
+                ),
+            ]),
+        ),
+        (
+            bulk("find_keys"),
+            Reply::Map(vec![
+                (bulk("type"), bulk("range")),
+                (
+                    bulk("spec"),
+                    Reply::Map(vec![
+                        (bulk("lastkey"), Reply::Integer(lastkey as i64)),
+                        (bulk("keystep"), Reply::Integer(k.step as i64)),
+                        (bulk("limit"), Reply::Integer(0)),
+                    ]),
+                ),
+            ]),
+        ),
+    ])]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_is_read_string_fast() {
+        let d = lookup_full(b"get").unwrap();
+        assert_eq!(categories(d), vec!["@read", "@string", "@fast"]);
+        let d = lookup_full(b"config").unwrap();
+        assert_eq!(categories(d), vec!["@slow"]);
+        let d = lookup_full(b"config|set").unwrap();
+        assert_eq!(categories(d), vec!["@admin", "@slow", "@dangerous"]);
+    }
+}

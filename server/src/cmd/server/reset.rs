@@ -1,0 +1,13 @@
+//! RESET — the connection goes back to a new connection's state: database 0, RESP2, no name, replies on,
+//! and unauthenticated again when a password is set.
+
+use bytes::Bytes;
+use resp::Reply;
+
+use crate::cmd::{CmdError, Ctx};
+
+pub fn local(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CmdError> {
+    let authenticated = !ctx.shard.settings.borrow().requires_auth();
+    ctx.client().reset_connection_state(authenticated);
+    Ok(Reply::Simple("RESET"))
+}
