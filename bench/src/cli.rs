@@ -29,6 +29,11 @@ pub struct Cli {
 pub enum Command {
     /// Overlay HdrHistogram percentile-distribution files (.hgrm) in one SVG plot.
     Plot(PlotArgs),
+    /// Print one markdown table summarizing compare-mode JSON files (`NAME=FILE` each).
+    Summarize {
+        #[arg(required = true)]
+        inputs: Vec<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -77,7 +82,7 @@ pub struct RunArgs {
     /// master).
     #[arg(long, short = 'c', default_value_t = 50)]
     pub clients: usize,
-    /// Client threads: one pinned glommio executor each; connections are spread across them.
+    /// Client threads: one pinned event loop each; connections are spread across them.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// CPUs to pin the threads to, e.g. `0,2`; default: the CPUs this process may run on, in
@@ -271,8 +276,7 @@ impl RunArgs {
                 .map(|c| Ok((Template::parse(c)?, 1)))
                 .collect::<Result<_>>()?
         };
-        let workload =
-            Workload::new(weighted, &self.key_prefix, self.keyspace, vmin, vmax, seed)?;
+        let workload = Workload::new(weighted, &self.key_prefix, self.keyspace, vmin, vmax, seed)?;
         let requests = match (self.requests, self.duration) {
             (None, None) => Some(100_000),
             (r, _) => r,
@@ -326,8 +330,14 @@ pub fn parse_ratio(s: &str) -> Result<(u64, u64)> {
     let (a, b) = s
         .split_once(':')
         .with_context(|| format!("--ratio must look like SET:GET (e.g. 1:10), got {s:?}"))?;
-    let a: u64 = a.trim().parse().with_context(|| format!("bad --ratio {s:?}"))?;
-    let b: u64 = b.trim().parse().with_context(|| format!("bad --ratio {s:?}"))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .with_context(|| format!("bad --ratio {s:?}"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .with_context(|| format!("bad --ratio {s:?}"))?;
     if a == 0 && b == 0 {
         bail!("--ratio 0:0 sends nothing");
     }
@@ -380,7 +390,9 @@ mod tests {
             v.extend_from_slice(extra);
             Cli::try_parse_from(v).map(|c| c.run.validate())
         };
-        assert!(args(&["--threads", "3", "--clients", "2"]).unwrap().is_err());
+        assert!(args(&["--threads", "3", "--clients", "2"])
+            .unwrap()
+            .is_err());
         assert!(args(&["--rate", "0"]).unwrap().is_err());
         assert!(args(&["--requests", "5", "--duration", "1"]).is_err());
         assert!(args(&["--cluster-learn"]).is_err());

@@ -181,10 +181,13 @@ pub fn parse_endpoint(s: &str) -> Result<(String, u16)> {
     let (host, port) = s
         .rsplit_once(':')
         .with_context(|| format!("expected HOST:PORT, got {s:?}"))?;
-    let port = port
-        .parse()
-        .with_context(|| format!("bad port in {s:?}"))?;
-    Ok((host.trim_start_matches('[').trim_end_matches(']').to_string(), port))
+    let port = port.parse().with_context(|| format!("bad port in {s:?}"))?;
+    Ok((
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port,
+    ))
 }
 
 #[cfg(test)]

@@ -66,7 +66,9 @@ impl<'a> Comparison<'a> {
     }
 
     fn values(runs: &[Report], row: &str, fig: &str) -> Vec<f64> {
-        runs.iter().map(|r| Self::figures_of(r, row).get(fig)).collect()
+        runs.iter()
+            .map(|r| Self::figures_of(r, row).get(fig))
+            .collect()
     }
 
     fn ratios(&self, row: &str, fig: &str) -> Vec<f64> {
@@ -86,10 +88,16 @@ impl<'a> Comparison<'a> {
             "compare: A = {} ({}{}), B = {} ({}{}); {} rounds, run A B A B ...",
             a.label,
             a.target,
-            a.server.as_deref().map(|v| format!(", {v}")).unwrap_or_default(),
+            a.server
+                .as_deref()
+                .map(|v| format!(", {v}"))
+                .unwrap_or_default(),
             b.label,
             b.target,
-            b.server.as_deref().map(|v| format!(", {v}")).unwrap_or_default(),
+            b.server
+                .as_deref()
+                .map(|v| format!(", {v}"))
+                .unwrap_or_default(),
             self.a.len()
         );
         let _ = writeln!(s, "mode: {}", mode_line(a.cfg));
@@ -161,8 +169,14 @@ impl<'a> Comparison<'a> {
                     fig.to_string(),
                     json!({"per_round": r, "min": lo, "median": med, "max": hi}),
                 );
-                ma.insert(fig.into(), json!(spread(&Self::values(&self.a, &row, fig)).1));
-                mb.insert(fig.into(), json!(spread(&Self::values(&self.b, &row, fig)).1));
+                ma.insert(
+                    fig.into(),
+                    json!(spread(&Self::values(&self.a, &row, fig)).1),
+                );
+                mb.insert(
+                    fig.into(),
+                    json!(spread(&Self::values(&self.b, &row, fig)).1),
+                );
             }
             ratios.insert(row.clone(), Value::Object(per_fig));
             medians_a.insert(row.clone(), Value::Object(ma));

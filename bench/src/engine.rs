@@ -1,23 +1,24 @@
-//! Runs one phase (preload, or one measured run) on pinned glommio executors.
+//! Runs one phase (preload, or one measured run) on pinned client threads.
 //!
-//! One executor per `--threads`, each pinned to its own CPU; client `i` lives on thread
-//! `i mod threads`. Every thread first opens all of its connections (and runs AUTH on them),
-//! then all threads meet at a barrier and take the same time zero, so connection set-up is never
-//! part of a measurement and every thread's warm-up ends at the same instant.
+//! One thread per `--threads`, each pinned to its own CPU and running one event loop (epoll, see
+//! `poller` for why) over its clients; client `i` lives on thread `i mod threads`. Every thread
+//! first opens all of its connections (and runs AUTH on them), then all threads meet at a barrier
+//! and take the same time zero, so connection set-up is never part of a measurement and every
+//! thread's warm-up ends at the same instant.
 //!
-//! Nothing can hang: connects and set-up have timeouts, each thread runs a watchdog that fails
-//! the run when a client has waited longer than `--timeout` for a reply, and the main thread
-//! gives up when the published reply counters stop moving for much longer than that.
+//! Nothing can hang: connects and set-up have timeouts, each event loop fails the run when a
+//! client has waited longer than `--timeout` for a reply, and the main thread gives up on the
+//! run when a thread's heartbeat stops for much longer than that.
 
 use crate::cli::RunConfig;
-use crate::client::{Client, Health, ThreadCtx};
+use crate::client::{Client, ThreadCtx, NODE_BITS};
 use crate::cluster::Topology;
 use crate::conn::Conn;
+use crate::poller::{tighten_timer_slack, Poller};
 use crate::progress::{ProgressLine, ThreadProgress};
 use crate::stats::RunStats;
 use crate::workload::Workload;
-use anyhow::{anyhow, Result};
-use glommio::{LocalExecutorBuilder, Placement};
+use anyhow::{anyhow, Context, Result};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,7 +65,9 @@ pub fn run(
         barrier: Barrier::new(cfg.threads),
         start: OnceLock::new(),
         stop: Arc::new(AtomicBool::new(false)),
-        progress: (0..cfg.threads).map(|_| ThreadProgress::default()).collect(),
+        progress: (0..cfg.threads)
+            .map(|_| ThreadProgress::default())
+            .collect(),
     });
     let (tx, rx) = mpsc::channel::<(usize, Result<RunStats>)>();
     let mut handles = Vec::with_capacity(cfg.threads);
@@ -78,17 +81,19 @@ pub fn run(
         );
         let target = target.clone();
         let cpu = cfg.cpus.as_ref().map(|c| c[t % c.len()]);
-        let handle = LocalExecutorBuilder::new(Placement::Unbound)
-            .name(&format!("slotkv-bench-{t}"))
-            .io_memory(64 * 1024)
-            .spawn(move || async move {
+        let handle = std::thread::Builder::new()
+            .name(format!("slotkv-bench-{t}"))
+            .spawn(move || {
                 if let Some(id) = cpu {
                     core_affinity::set_for_current(core_affinity::CoreId { id });
                 }
-                let r = thread_main(t, cfg, wl, target, shared, interrupt).await;
+                let r = thread_main(t, cfg, wl, target, &shared, interrupt);
+                if r.is_err() {
+                    shared.stop.store(true, Ordering::Relaxed);
+                }
                 let _ = tx.send((t, r));
             })
-            .map_err(|e| anyhow!("cannot start client thread {t}: {e}"))?;
+            .with_context(|| format!("cannot start client thread {t}"))?;
         handles.push(handle);
     }
     drop(tx);
@@ -98,7 +103,7 @@ pub fn run(
     let mut pending = cfg.threads;
     let mut last_tick = Instant::now();
     let mut last_change = Instant::now();
-    let mut last_replies = 0;
+    let mut last_beats = 0;
     let give_up = Duration::from_secs_f64(cfg.timeout * 3.0 + 10.0);
     while pending > 0 {
         match rx.recv_timeout(Duration::from_millis(100)) {
@@ -115,14 +120,14 @@ pub fn run(
         if last_tick.elapsed() >= Duration::from_secs(1) {
             last_tick = Instant::now();
             line.tick(&shared.progress);
-            let (replies, _, _) = ProgressLine::totals(&shared.progress);
-            if replies != last_replies {
-                last_replies = replies;
+            let beats = ThreadProgress::heartbeats(&shared.progress);
+            if beats != last_beats {
+                last_beats = beats;
                 last_change = Instant::now();
             } else if last_change.elapsed() > give_up {
                 line.finish();
                 return Err(anyhow!(
-                    "no progress for {:.0}s; giving up (client threads are stuck)",
+                    "client threads stopped responding for {:.0}s; giving up",
                     give_up.as_secs_f64()
                 ));
             }
@@ -162,39 +167,44 @@ fn first_is_secondary(e: &Option<anyhow::Error>) -> bool {
     e.as_ref().is_some_and(|e| e.to_string() == ABORTED)
 }
 
-async fn connect_clients(
+fn connect_clients(
     clients: &[usize],
     target: &Target,
     timeout: Duration,
+    progress: &ThreadProgress,
 ) -> Result<Vec<Vec<Option<Conn>>>> {
-    let mut all = Vec::with_capacity(clients.len());
-    for _ in clients {
-        let mut conns = Vec::with_capacity(target.topology.nodes.len());
-        for addr in &target.topology.nodes {
-            let mut c = Conn::connect(addr, timeout).await?;
-            c.handshake(&target.setup, timeout).await?;
-            conns.push(Some(c));
-        }
-        all.push(conns);
-    }
-    Ok(all)
+    clients
+        .iter()
+        .map(|_| {
+            target
+                .topology
+                .nodes
+                .iter()
+                .map(|addr| {
+                    let c = Conn::open(addr, &target.setup, timeout)?;
+                    progress.beat();
+                    Ok(Some(c))
+                })
+                .collect()
+        })
+        .collect()
 }
 
-async fn thread_main(
+fn thread_main(
     t: usize,
     cfg: Arc<RunConfig>,
     wl: Arc<Workload>,
     target: Target,
-    shared: Arc<Shared>,
+    shared: &Shared,
     interrupt: Arc<AtomicBool>,
 ) -> Result<RunStats> {
+    tighten_timer_slack();
     let timeout = Duration::from_secs_f64(cfg.timeout);
     let mine: Vec<usize> = (t..cfg.clients).step_by(cfg.threads).collect();
-    let connected = connect_clients(&mine, &target, timeout).await;
+    let connected = connect_clients(&mine, &target, timeout, &shared.progress[t]);
     if connected.is_err() {
         shared.stop.store(true, Ordering::Relaxed);
     }
-    // Blocking here is fine: this thread has nothing else to run until everyone is connected.
     shared.barrier.wait();
     let conns = connected?;
     if shared.stop.load(Ordering::Relaxed) {
@@ -210,90 +220,116 @@ async fn thread_main(
         stats: RefCell::new(RunStats::new(wl.templates.len())),
         base,
         measure_start_ns,
-        end_ns: cfg
-            .duration
-            .map(|d| measure_start_ns + (d * 1e9) as u64),
+        end_ns: cfg.duration.map(|d| measure_start_ns + (d * 1e9) as u64),
         stop: shared.stop.clone(),
         interrupt,
         setup: target.setup.clone(),
+        timeout,
     });
-    let mut healths = Vec::with_capacity(mine.len());
-    let mut tasks = Vec::with_capacity(mine.len());
-    for (&index, conns) in mine.iter().zip(conns) {
-        let health = Rc::new(Health::default());
-        healths.push(health.clone());
-        let client = Client::new(ctx.clone(), index, conns, health);
-        tasks.push(glommio::spawn_local(client.run()));
+    let poller = Poller::new().context("creating the epoll instance")?;
+    let mut clients = Vec::with_capacity(mine.len());
+    for (slot, (&index, conns)) in mine.iter().zip(conns).enumerate() {
+        let c = Client::new(ctx.clone(), slot, index, conns);
+        c.register(&poller)?;
+        clients.push(c);
     }
-    let all = async {
-        let mut first_err = None;
-        let mut unsent = 0;
-        for task in tasks {
-            match task.await {
-                Ok(u) => unsent += u,
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(unsent),
-        }
-    };
-    let unsent = futures_lite::future::or(all, watchdog(t, &ctx, &healths, &shared)).await?;
+    event_loop(t, &ctx, poller, &mut clients, shared)?;
     let mut stats = ctx.stats.replace(RunStats::new(0));
-    stats.unsent = unsent;
+    stats.unsent = clients.iter().map(|c| c.unsent).sum();
     stats.cpu_secs = thread_cpu_secs() - cpu_before;
-    shared.progress[t].publish(
-        stats.replies() + stats.warmup_replies,
-        stats.errors(),
-        0,
-    );
+    shared.progress[t].publish(stats.replies() + stats.warmup_replies, stats.errors(), 0);
     Ok(stats)
 }
 
-/// Fails the thread when a client waits longer than the timeout; publishes progress meanwhile.
-/// Never returns `Ok`: it only ends the race when something is wrong.
-async fn watchdog(
+/// Drives this thread's clients until all are finished.
+fn event_loop(
     t: usize,
     ctx: &ThreadCtx,
-    healths: &[Rc<Health>],
+    mut poller: Poller,
+    clients: &mut [Client],
     shared: &Shared,
-) -> Result<u64> {
-    let timeout_ns = (ctx.cfg.timeout * 1e9) as u64;
-    let tick = Duration::from_millis(100);
-    let mut ticks = 0u64;
-    loop {
-        glommio::timer::sleep(tick).await;
-        ticks += 1;
-        let now = ctx.now_ns();
-        for h in healths {
-            if h.outstanding.get() > 0 && now.saturating_sub(h.last_ns.get()) > timeout_ns {
-                shared.stop.store(true, Ordering::Relaxed);
-                let nodes = ctx.topo.borrow().nodes.join(", ");
-                return Err(anyhow!(
-                    "timed out: no reply from {nodes} for {:.1}s ({} requests outstanding)",
-                    ctx.cfg.timeout,
-                    h.outstanding.get()
-                ));
-            }
-        }
-        if ticks % 10 == 0 {
-            let st = ctx.stats.borrow();
-            let p99 = if ctx.cfg.progress {
-                let h = st.total_histogram();
-                if h.is_empty() {
-                    0
-                } else {
-                    h.value_at_quantile(0.99)
-                }
-            } else {
-                0
-            };
-            shared.progress[t].publish(st.replies() + st.warmup_replies, st.errors(), p99);
+) -> Result<()> {
+    const WATCH_NS: u64 = 100_000_000;
+    let open = ctx.cfg.rate.is_some();
+    let timeout_ns = ctx.timeout.as_nanos() as u64;
+    let mask = (1u64 << NODE_BITS) - 1;
+    let mut events = Vec::with_capacity(256);
+    let now = ctx.now_ns();
+    if !open {
+        for c in clients.iter_mut() {
+            c.next_batch(&poller)?;
         }
     }
+    let mut next_watch = now + WATCH_NS;
+    let mut watches = 0u64;
+    loop {
+        let mut wake = next_watch;
+        if open {
+            let now = ctx.now_ns();
+            for c in clients.iter_mut() {
+                if let Some(due) = c.tick_open(&poller, now)? {
+                    wake = wake.min(due);
+                }
+            }
+        }
+        let mut all_done = true;
+        for c in clients.iter_mut() {
+            if c.finished() {
+                c.close();
+            } else {
+                all_done = false;
+            }
+        }
+        if all_done {
+            return Ok(());
+        }
+        let now = ctx.now_ns();
+        poller
+            .wait(
+                &mut events,
+                Some(Duration::from_nanos(wake.saturating_sub(now))),
+            )
+            .context("epoll_wait")?;
+        for ev in &events {
+            let slot = (ev.token >> NODE_BITS) as usize;
+            clients[slot].on_event(&poller, (ev.token & mask) as usize, *ev)?;
+        }
+        let now = ctx.now_ns();
+        if now >= next_watch {
+            next_watch = now + WATCH_NS;
+            watches += 1;
+            for c in clients.iter() {
+                if c.outstanding > 0 && now.saturating_sub(c.last_progress_ns) > timeout_ns {
+                    return Err(anyhow!(
+                        "timed out: no reply from {} for {:.1}s ({} requests outstanding on client {})",
+                        c.waiting_on(),
+                        ctx.timeout.as_secs_f64(),
+                        c.outstanding,
+                        c.index()
+                    ));
+                }
+            }
+            publish(t, ctx, shared, watches % 10 == 5);
+        }
+    }
+}
+
+/// Copies this thread's totals where the main thread can read them; the p99 (a histogram
+/// merge) only when asked and only when the progress line is shown.
+fn publish(t: usize, ctx: &ThreadCtx, shared: &Shared, with_p99: bool) {
+    let st = ctx.stats.borrow();
+    let progress = &shared.progress[t];
+    let p99 = if ctx.cfg.progress && with_p99 {
+        let h = st.total_histogram();
+        if h.is_empty() {
+            0
+        } else {
+            h.value_at_quantile(0.99)
+        }
+    } else {
+        progress.p99_ns.load(Ordering::Relaxed)
+    };
+    progress.publish(st.replies() + st.warmup_replies, st.errors(), p99);
 }
 
 /// CPU time (user + system) of the calling thread.

@@ -46,12 +46,16 @@ pub fn render(h: &Histogram<u64>) -> String {
         out,
         "#[Mean    = {mean:12.6}, StdDeviation   = {stdev:12.6}]"
     );
-    let _ = writeln!(out, "#[Max     = {max:12.6}, Total count    = {:12}]", h.len());
+    let _ = writeln!(
+        out,
+        "#[Max     = {max:12.6}, Total count    = {:12}]",
+        h.len()
+    );
     let _ = writeln!(
         out,
         "#[Buckets = {:12}, SubBuckets     = {:12}]",
         h.buckets(),
-        h.distinct_values()
+        (2 * 10u64.pow(u32::from(h.sigfig()))).next_power_of_two()
     );
     out
 }
@@ -114,6 +118,7 @@ mod tests {
         }
         let text = render(&h);
         assert!(text.contains("Total count    =        10000"), "{text}");
+        assert!(text.contains("SubBuckets     =         2048"), "{text}");
         let s = parse(&text).unwrap();
         let last = s.last().unwrap();
         assert_eq!(last.0, 1.0);

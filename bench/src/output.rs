@@ -104,7 +104,11 @@ pub fn table(r: &Report) -> String {
     let cfg = r.cfg;
     let o = &r.outcome;
     let mut s = String::new();
-    let server = r.server.as_deref().map(|v| format!(" ({v})")).unwrap_or_default();
+    let server = r
+        .server
+        .as_deref()
+        .map(|v| format!(" ({v})"))
+        .unwrap_or_default();
     let _ = writeln!(
         s,
         "slotkv-bench {} -> {}{server}{}",
@@ -135,6 +139,16 @@ pub fn table(r: &Report) -> String {
         r.ops_per_cpu_sec()
     );
     if let Some(rate) = cfg.rate {
+        let lag = &o.stats.send_lag;
+        if !lag.is_empty() {
+            let _ = writeln!(
+                s,
+                "send lag (due -> sent, included in the latencies): p50 {:.1} us, p99 {:.1} us, max {:.1} us",
+                lag.value_at_quantile(0.5) as f64 / 1000.0,
+                lag.value_at_quantile(0.99) as f64 / 1000.0,
+                lag.max() as f64 / 1000.0
+            );
+        }
         let achieved = r.total.ops_per_sec;
         if achieved < rate * 0.95 || o.stats.unsent > 0 {
             let _ = writeln!(
@@ -234,6 +248,16 @@ pub fn json(r: &Report) -> Value {
         "sent": o.stats.sent,
         "warmup_replies": o.stats.warmup_replies,
         "unsent": o.stats.unsent,
+        "send_lag": if cfg.rate.is_some() && !o.stats.send_lag.is_empty() {
+            let lag = &o.stats.send_lag;
+            json!({
+                "p50": lag.value_at_quantile(0.5) as f64 / 1000.0,
+                "p99": lag.value_at_quantile(0.99) as f64 / 1000.0,
+                "max": lag.max() as f64 / 1000.0,
+            })
+        } else {
+            Value::Null
+        },
         "client_cpu_secs": o.stats.cpu_secs,
         "ops_per_client_cpu_sec": r.ops_per_cpu_sec(),
         "interrupted": o.interrupted,

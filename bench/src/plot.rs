@@ -68,8 +68,9 @@ pub fn render(title: &str, runs: &[(String, Series)]) -> String {
             TOP + plot_h + 18.0
         );
     }
-    let mut v = 0.0;
-    while v <= y_top + y_step / 2.0 {
+    let ticks = (y_top / y_step).round() as u32;
+    for i in 0..=ticks {
+        let v = f64::from(i) * y_step;
         let y = y_of(v);
         let _ = writeln!(
             svg,
@@ -77,9 +78,8 @@ pub fn render(title: &str, runs: &[(String, Series)]) -> String {
             LEFT + plot_w,
             LEFT - 6.0,
             y + 4.0,
-            format_value(v)
+            format_value(v, y_step)
         );
-        v += y_step;
     }
     let _ = writeln!(
         svg,
@@ -128,6 +128,7 @@ fn percentile_label(nines: u32) -> String {
     match nines {
         0 => "0%".into(),
         1 => "90%".into(),
+        2 => "99%".into(),
         n => format!("99.{}%", "9".repeat(n as usize - 2)),
     }
 }
@@ -139,7 +140,7 @@ fn nice_axis(max: f64) -> (f64, f64) {
     }
     let raw = max / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
         .map(|m| m * mag)
         .find(|s| *s >= raw)
@@ -147,12 +148,14 @@ fn nice_axis(max: f64) -> (f64, f64) {
     ((max / step).ceil() * step, step)
 }
 
-fn format_value(v: f64) -> String {
-    if v == v.trunc() {
-        format!("{v:.0}")
+/// A tick label with as many decimals as the step needs.
+fn format_value(v: f64, step: f64) -> String {
+    let decimals = if step >= 1.0 {
+        0
     } else {
-        format!("{v}")
-    }
+        (-step.log10()).ceil() as usize + 1
+    };
+    format!("{v:.decimals$}")
 }
 
 fn escape(s: &str) -> String {
@@ -171,6 +174,8 @@ mod tests {
         assert_eq!(nice_axis(87.0), (100.0, 20.0));
         assert_eq!(nice_axis(430.0), (500.0, 100.0));
         assert_eq!(nice_axis(0.0), (1.0, 0.2));
+        assert_eq!(nice_axis(10911.0), (12500.0, 2500.0));
+        assert_eq!(percentile_label(2), "99%");
         assert_eq!(percentile_label(4), "99.99%");
     }
 

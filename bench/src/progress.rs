@@ -3,7 +3,7 @@
 //! Executor threads never touch shared memory in the hot loop: once a second each thread's
 //! watchdog task copies its own totals into a [`ThreadProgress`] (three relaxed stores). The main
 //! thread reads them, prints `ops/s, p99 so far, errors` on stderr when stderr is a terminal,
-//! and uses the same counters to notice a run that stopped moving.
+//! and watches a heartbeat to notice a thread that stopped running altogether.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,10 +16,26 @@ pub struct ThreadProgress {
     pub errors: AtomicU64,
     /// p99 so far in ns (0 when the progress line is off: computing it costs a merge).
     pub p99_ns: AtomicU64,
+    /// Bumped whenever the thread shows it is alive (a connection opened, a publish); the main
+    /// thread gives up on threads whose heartbeat stops.
+    pub heartbeat: AtomicU64,
 }
 
 impl ThreadProgress {
+    pub fn beat(&self) {
+        self.heartbeat.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sum of all threads' heartbeats.
+    pub fn heartbeats(threads: &[ThreadProgress]) -> u64 {
+        threads
+            .iter()
+            .map(|t| t.heartbeat.load(Ordering::Relaxed))
+            .sum()
+    }
+
     pub fn publish(&self, replies: u64, errors: u64, p99_ns: u64) {
+        self.beat();
         self.replies.store(replies, Ordering::Relaxed);
         self.errors.store(errors, Ordering::Relaxed);
         self.p99_ns.store(p99_ns, Ordering::Relaxed);

@@ -36,9 +36,7 @@ impl CmdStats {
     }
 
     fn merge(&mut self, other: &CmdStats) {
-        self.hist
-            .add(&other.hist)
-            .expect("histograms share bounds");
+        self.hist.add(&other.hist).expect("histograms share bounds");
         self.errors += other.errors;
         self.moved += other.moved;
         self.ask += other.ask;
@@ -58,6 +56,10 @@ pub struct RunStats {
     /// Open loop, duration mode: requests that fell due but were never sent because the run
     /// ended while the client was behind schedule.
     pub unsent: u64,
+    /// Open loop: how late each measured request was sent after it fell due (client scheduling
+    /// delay, or a full pipeline window waiting on the server). Already part of the latencies;
+    /// reported so a reader can tell the client's share from the server's.
+    pub send_lag: Histogram<u64>,
     /// CPU time (user + system) the client threads spent during the run.
     pub cpu_secs: f64,
     /// The first error reply seen, for the message at the end.
@@ -72,6 +74,7 @@ impl RunStats {
             warmup_replies: 0,
             last_reply_ns: 0,
             unsent: 0,
+            send_lag: new_histogram(),
             cpu_secs: 0.0,
             first_error: None,
         }
@@ -85,6 +88,9 @@ impl RunStats {
         self.warmup_replies += other.warmup_replies;
         self.last_reply_ns = self.last_reply_ns.max(other.last_reply_ns);
         self.unsent += other.unsent;
+        self.send_lag
+            .add(&other.send_lag)
+            .expect("histograms share bounds");
         self.cpu_secs += other.cpu_secs;
         if self.first_error.is_none() {
             self.first_error.clone_from(&other.first_error);
@@ -149,7 +155,13 @@ impl Figures {
         elapsed_secs: f64,
     ) -> Figures {
         let us = |ns: u64| ns as f64 / 1000.0;
-        let q = |q: f64| if h.is_empty() { 0.0 } else { us(h.value_at_quantile(q)) };
+        let q = |q: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                us(h.value_at_quantile(q))
+            }
+        };
         Figures {
             name: name.to_string(),
             count: h.len(),

@@ -33,6 +33,17 @@ enum Arg {
     Dynamic(Vec<Piece>),
 }
 
+/// The whole request pre-encoded for a known key and value length: per request, one copy of
+/// `bytes` and the key and value written over their slots.
+#[derive(Clone, Debug)]
+struct FixedLayout {
+    bytes: Vec<u8>,
+    key_len: usize,
+    value_len: usize,
+    key_at: Vec<usize>,
+    value_at: Vec<usize>,
+}
+
 /// One command template, e.g. `SET __key__ __value__`.
 #[derive(Clone, Debug)]
 pub struct Template {
@@ -42,6 +53,7 @@ pub struct Template {
     pub text: String,
     header: Vec<u8>,
     args: Vec<Arg>,
+    fixed: Option<FixedLayout>,
 }
 
 impl Template {
@@ -70,12 +82,58 @@ impl Template {
             text: text.to_string(),
             header,
             args,
+            fixed: None,
         })
+    }
+
+    /// Pre-encodes the whole request for keys of `key_len` and values of `value_len` bytes.
+    fn fix_layout(&mut self, key_len: usize, value_len: usize) {
+        let key = vec![b'k'; key_len];
+        let value = vec![b'v'; value_len];
+        let mut bytes = Vec::new();
+        let (mut key_at, mut value_at) = (Vec::new(), Vec::new());
+        self.encode_general(&mut bytes, &key, &value, &mut |piece, pos| match piece {
+            Piece::Key => key_at.push(pos),
+            Piece::Value => value_at.push(pos),
+            Piece::Lit(_) => {}
+        });
+        self.fixed = Some(FixedLayout {
+            bytes,
+            key_len,
+            value_len,
+            key_at,
+            value_at,
+        });
     }
 
     /// Appends the RESP encoding of this command for `key` and `value` to `out`.
     #[inline]
     pub fn encode(&self, out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
+        if let Some(f) = &self.fixed {
+            if f.key_len == key.len() && f.value_len == value.len() {
+                let start = out.len();
+                out.extend_from_slice(&f.bytes);
+                let req = &mut out[start..];
+                for &at in &f.key_at {
+                    req[at..at + key.len()].copy_from_slice(key);
+                }
+                for &at in &f.value_at {
+                    req[at..at + value.len()].copy_from_slice(value);
+                }
+                return;
+            }
+        }
+        self.encode_general(out, key, value, &mut |_, _| {});
+    }
+
+    /// Encodes argument by argument; `mark` learns where each key and value was written.
+    fn encode_general<F: FnMut(&Piece, usize)>(
+        &self,
+        out: &mut Vec<u8>,
+        key: &[u8],
+        value: &[u8],
+        mark: &mut F,
+    ) {
         out.extend_from_slice(&self.header);
         for arg in &self.args {
             match arg {
@@ -93,6 +151,7 @@ impl Template {
                     push_usize(out, len);
                     out.extend_from_slice(b"\r\n");
                     for p in pieces {
+                        mark(p, out.len());
                         match p {
                             Piece::Lit(b) => out.extend_from_slice(b),
                             Piece::Key => out.extend_from_slice(key),
@@ -154,7 +213,7 @@ fn split_placeholders(word: &str) -> Vec<Piece> {
             (None, None) => break,
         };
         if pos > 0 {
-            pieces.push(Piece::Lit(rest[..pos].as_bytes().to_vec()));
+            pieces.push(Piece::Lit(rest.as_bytes()[..pos].to_vec()));
         }
         pieces.push(piece);
         rest = &rest[pos + len..];
@@ -216,6 +275,12 @@ pub struct Workload {
     pub value_pool: Arc<Vec<u8>>,
 }
 
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// How far value slices may start into the pool; keeps consecutive values different.
 pub const VALUE_POOL_SLACK: usize = 4096;
 
@@ -259,6 +324,11 @@ impl Workload {
         uniquify_names(&mut templates);
 
         let key_digits = digits(keyspace.saturating_sub(1)).max(12);
+        if value_min == value_max {
+            for t in &mut templates {
+                t.fix_layout(key_prefix.len() + key_digits, value_min);
+            }
+        }
         let mut rng = crate::keygen::FastRng::new(seed ^ 0x5EED);
         const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         let value_pool: Vec<u8> = (0..value_max + VALUE_POOL_SLACK)
@@ -276,13 +346,20 @@ impl Workload {
         })
     }
 
-    /// Writes the key for number `n` into `buf` (which must hold prefix + digits).
+    /// Writes the key for number `n` into `buf` (which must hold prefix + digits), two digits
+    /// per division.
     #[inline]
     pub fn write_key(&self, buf: &mut [u8], mut n: u64) {
         let digits = &mut buf[self.key_prefix.len()..];
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (n % 10) as u8;
-            n /= 10;
+        let mut i = digits.len();
+        while i >= 2 {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            digits[i - 2..i].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+            i -= 2;
+        }
+        if i == 1 {
+            digits[0] = b'0' + (n % 10) as u8;
         }
     }
 
@@ -353,6 +430,32 @@ mod tests {
         assert!(Template::parse("   ").is_err());
     }
 
+    /// The pre-encoded fast path produces exactly what argument-by-argument encoding does.
+    #[test]
+    fn fixed_layout_matches_general_encoding() {
+        for text in [
+            "SET __key__ __value__",
+            "HSET h:__key__ f __value__:__key__",
+            "PING",
+        ] {
+            let general = Template::parse(text).unwrap();
+            let mut fixed = general.clone();
+            fixed.fix_layout(6, 4);
+            assert!(fixed.fixed.is_some());
+            for (k, v) in [(&b"key:01"[..], &b"abcd"[..]), (b"key:99", b"wxyz")] {
+                let (mut a, mut b) = (b"prefix".to_vec(), b"prefix".to_vec());
+                general.encode(&mut a, k, v);
+                fixed.encode(&mut b, k, v);
+                assert_eq!(a, b, "{text}");
+            }
+            // A different length falls back to the general path.
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            general.encode(&mut a, b"k", b"value!");
+            fixed.encode(&mut b, b"k", b"value!");
+            assert_eq!(a, b);
+        }
+    }
+
     #[test]
     fn pattern_interleaves_by_ratio() {
         let w = Workload::new(
@@ -371,6 +474,21 @@ mod tests {
         let mut key = w.key_buffer();
         w.write_key(&mut key, 42);
         assert_eq!(key, b"key:000000000042");
+        w.write_key(&mut key, 987_654_321_098);
+        assert_eq!(key, b"key:987654321098");
+        // An odd number of digits (keyspace above 10^12).
+        let big = Workload::new(
+            vec![(Template::parse("GET __key__").unwrap(), 1)],
+            "k",
+            10_000_000_000_000,
+            1,
+            1,
+            1,
+        )
+        .unwrap();
+        let mut key = big.key_buffer();
+        big.write_key(&mut key, 1_234_567_890_123);
+        assert_eq!(key, b"k1234567890123");
     }
 
     #[test]
