@@ -103,6 +103,8 @@ pub struct Config {
     pub spin_before_park_us: u64,
     /// log level: error, warn, info, debug, trace.
     pub loglevel: String,
+    /// Node-wide budget of the value cache in front of RocksDB, MiB, divided among cores (0 disables).
+    pub value_cache_mb: u64,
     pub rocksdb: tuning::RocksConfig,
 }
 
@@ -128,6 +130,7 @@ impl Default for Config {
             hz: 10,
             spin_before_park_us: 100,
             loglevel: "info".into(),
+            value_cache_mb: 256,
             rocksdb: tuning::RocksConfig::default(),
         }
     }
@@ -193,6 +196,12 @@ impl Config {
                 "must be one of error, warn, info, debug, trace",
             ));
         }
+        if self.value_cache_mb > MAX_VALUE_CACHE_MB {
+            return Err(invalid(
+                "value-cache-mb",
+                format!("must be at most {MAX_VALUE_CACHE_MB}"),
+            ));
+        }
         if self.dir.as_os_str().is_empty() {
             return Err(invalid("dir", "must not be empty"));
         }
@@ -212,7 +221,15 @@ impl Config {
     pub fn spin_before_park(&self) -> Duration {
         Duration::from_micros(self.spin_before_park_us)
     }
+
+    /// One core's share of `value-cache-mb`, in bytes.
+    pub fn value_cache_bytes_per_core(&self, cores: usize) -> usize {
+        (self.value_cache_mb as usize * 1024 * 1024) / cores.max(1)
+    }
 }
+
+/// Largest `value-cache-mb` accepted (1 TiB).
+pub const MAX_VALUE_CACHE_MB: u64 = 1024 * 1024;
 
 /// CPUs this process may run on (its affinity mask).
 pub fn online_cpus() -> usize {
@@ -242,6 +259,7 @@ mod tests {
         cfg.validate().unwrap();
         assert_eq!(cfg.port, 6379);
         assert_eq!(cfg.fsync, Fsync::Everysec);
+        assert_eq!(cfg.value_cache_mb, Config::default().value_cache_mb);
     }
 
     #[test]
@@ -267,5 +285,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn value_cache_budget_is_validated_and_split_among_cores() {
+        assert_eq!(Config::default().value_cache_mb, 256);
+        let cfg: Config = toml::from_str("value-cache-mb = 1").unwrap();
+        assert_eq!(cfg.value_cache_bytes_per_core(2), 512 * 1024);
+        assert_eq!(cfg.value_cache_bytes_per_core(0), 1024 * 1024);
+        let cfg: Config = toml::from_str("value-cache-mb = 0").unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.value_cache_bytes_per_core(4), 0);
+        let cfg = Config {
+            value_cache_mb: MAX_VALUE_CACHE_MB + 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            cfg.validate().unwrap_err().to_string(),
+            "value-cache-mb: must be at most 1048576"
+        );
     }
 }

@@ -143,6 +143,7 @@ async fn core_main(
         node.cores,
         &node.config.rocksdb,
     )?;
+    store.set_cache_budget(node.config.value_cache_bytes_per_core(node.cores));
     let layout_tag = format!("cores={};core={core}", node.cores);
     match store.get_meta("layout")? {
         Some(v) if v != layout_tag.as_bytes() => {
@@ -176,21 +177,22 @@ async fn core_main(
         shard.store.shared_db(),
         shard.stop.clone(),
     ));
+    let flusher = glommio::spawn_local(durability::run_flusher(
+        shard.durability.clone(),
+        shard.store.shared_db(),
+        shard.stop.clone(),
+    ));
 
     let addr = SocketAddr::new(node.config.bind, node.port);
     let listener = crate::net::listener::bind_shared(addr)
         .map_err(|source| NodeError::Bind { addr, source })?;
     let acceptor = glommio::spawn_local(crate::net::listener::accept_loop(shard.clone(), listener));
 
-    // Housekeeping: active expiry, and the shutdown flag.
-    let mut last_expiry = Instant::now();
+    // Housekeeping, `hz` times a second: active expiry, and the shutdown flag.
     while !node.shutting_down() {
-        glommio::timer::sleep(Duration::from_millis(20)).await;
         let hz = shard.settings.borrow().hz.max(1);
-        if last_expiry.elapsed() >= Duration::from_millis(1000 / hz as u64) {
-            last_expiry = Instant::now();
-            expiry::run_cycle(&shard);
-        }
+        glommio::timer::sleep(Duration::from_millis(1000 / hz as u64)).await;
+        expiry::run_cycle(&shard);
     }
 
     // Shutdown: stop accepting, end idle connections, let busy ones finish, then make everything durable.
@@ -214,6 +216,7 @@ async fn core_main(
     shard.stop.set(true);
     shard.durability.nudge();
     syncer.await;
+    flusher.await;
     shard.store.flush_all()?;
     // Other cores may still be finishing calls to us; give the mesh a moment before closing it.
     glommio::timer::sleep(Duration::from_millis(50)).await;

@@ -200,6 +200,9 @@ impl RocksConfig {
         // One writer per instance (its core), and the data family's memtable is a hash of skiplists, which
         // does not take concurrent inserts.
         opts.set_allow_concurrent_memtable_write(false);
+        // The server hands the WAL buffer to the OS itself, once per executor round for every write made in
+        // it (group commit at the `write` level; see server/src/statemachine/durability.rs).
+        opts.set_manual_wal_flush(true);
         opts.set_enable_pipelined_write(false);
         opts
     }

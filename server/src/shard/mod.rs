@@ -318,6 +318,7 @@ impl Shard {
         };
         let (reply, seq) = self.run_local(spec, None, db, now_ms, &args, leg);
         if seq != 0 {
+            self.durability.flush_now(self.store.db());
             self.durability.wait(seq).await;
         }
         reply

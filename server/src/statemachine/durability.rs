@@ -1,12 +1,19 @@
-//! Group commit: when acknowledged writes are on disk.
+//! Group commit: when acknowledged writes have reached the OS, and the disk.
 //!
-//! Every write is appended to its core's RocksDB WAL at once (visible to readers, in the page cache) and
-//! gets a sequence number. With `fsync = always` its reply waits until a WAL fsync that began after the
-//! write completes. One fsync runs at a time per core, on glommio's blocking-thread pool so the core keeps
-//! serving while the disk works; every write that arrives meanwhile rides the next fsync. Under load each
-//! fsync therefore covers many writes from many connections — the batch size is reported in INFO.
+//! Every write is appended to its core's RocksDB WAL *buffer* (RocksDB runs with `manual_wal_flush`) and
+//! gets a sequence number; it is visible to readers at once. Its reply waits for one of two points:
 //!
-//! `everysec` runs the same fsync from a once-a-second timer, `no` never does.
+//! * **written** — the WAL buffer is handed to the OS with one `write`. A connection does that before it
+//!   sends a batch of replies that wait for writes (covering every write made on the core so far), and a
+//!   per-core flusher task catches writes nobody waits on (expiry, replies queued behind a forward). This
+//!   is Redis's "write the AOF buffer before sending replies": a crash of the process (kill -9) never loses
+//!   an acknowledged write, and a pipeline of 16 SETs costs one `write` call, not 16.
+//! * **synced** (`fsync = always`) — a WAL fsync that began after the write has finished. One fsync runs at a
+//!   time per core, on glommio's blocking-thread pool so the core keeps serving; every write that arrives
+//!   meanwhile rides the next one. The batch size is reported in INFO.
+//!
+//! `everysec` fsyncs from a once-a-second timer (a power loss may lose up to a second of acknowledged
+//! writes); `no` leaves fsync to the OS.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -20,16 +27,22 @@ use crate::config::Fsync;
 /// The per-core commit tracker.
 pub struct Durability {
     policy: Cell<Fsync>,
-    /// Sequence of the last write appended to the WAL.
+    /// Sequence of the last write appended to the WAL buffer.
     written: Cell<u64>,
+    /// Every write up to this sequence has been handed to the OS.
+    flushed: Cell<u64>,
     /// Every write up to this sequence is on disk.
     synced: Cell<u64>,
     syncing: Cell<bool>,
     waiters: RefCell<Vec<(u64, Waker)>>,
+    wake_flusher: RefCell<Option<Waker>>,
     wake_syncer: RefCell<Option<Waker>>,
     /// fsyncs done and writes they covered (for INFO).
     pub fsyncs: Cell<u64>,
     pub synced_writes: Cell<u64>,
+    /// WAL buffer writes done and writes they covered (for INFO).
+    pub flushes: Cell<u64>,
+    pub flushed_writes: Cell<u64>,
     pub last_fsync_error: RefCell<Option<String>>,
 }
 
@@ -38,12 +51,16 @@ impl Durability {
         Durability {
             policy: Cell::new(policy),
             written: Cell::new(0),
+            flushed: Cell::new(0),
             synced: Cell::new(0),
             syncing: Cell::new(false),
             waiters: RefCell::new(Vec::new()),
+            wake_flusher: RefCell::new(None),
             wake_syncer: RefCell::new(None),
             fsyncs: Cell::new(0),
             synced_writes: Cell::new(0),
+            flushes: Cell::new(0),
+            flushed_writes: Cell::new(0),
             last_fsync_error: RefCell::new(None),
         }
     }
@@ -54,46 +71,42 @@ impl Durability {
 
     pub fn set_policy(&self, policy: Fsync) {
         self.policy.set(policy);
+        self.wake_waiters();
     }
 
-    /// Records a write appended to the WAL; returns the sequence a reply must wait for, or 0 when the
-    /// policy does not wait.
+    /// Records a write appended to the WAL buffer; returns the sequence its reply must wait for.
     #[inline]
     pub fn record_write(&self) -> u64 {
         let seq = self.written.get() + 1;
         self.written.set(seq);
+        if let Some(w) = self.wake_flusher.borrow_mut().take() {
+            w.wake();
+        }
         if self.policy.get() == Fsync::Always {
             if let Some(w) = self.wake_syncer.borrow_mut().take() {
                 w.wake();
             }
-            seq
-        } else {
-            0
+        }
+        seq
+    }
+
+    /// The sequence up to which replies may go out under the current policy.
+    #[inline]
+    fn acknowledged(&self) -> u64 {
+        match self.policy.get() {
+            Fsync::Always => self.synced.get(),
+            Fsync::Everysec | Fsync::No => self.flushed.get(),
         }
     }
 
-    /// Resolves when write `seq` is on disk.
+    /// Resolves when write `seq` may be acknowledged (written to the OS, or synced under `always`).
     pub fn wait(&self, seq: u64) -> SyncWait<'_> {
         SyncWait { d: self, seq }
     }
 
-    fn pending(&self) -> bool {
-        self.written.get() > self.synced.get()
-    }
-
-    fn finish(&self, upto: u64, result: Result<(), String>) {
-        if let Err(e) = result {
-            log::error!("WAL fsync failed: {e}");
-            *self.last_fsync_error.borrow_mut() = Some(e);
-            // Replies keep waiting: an unsynced write is never acknowledged as durable.
-            return;
-        }
-        self.fsyncs.set(self.fsyncs.get() + 1);
-        self.synced_writes
-            .set(self.synced_writes.get() + (upto - self.synced.get()));
-        self.synced.set(upto);
-        let mut waiters = self.waiters.borrow_mut();
-        waiters.retain(|(seq, w)| {
+    fn wake_waiters(&self) {
+        let upto = self.acknowledged();
+        self.waiters.borrow_mut().retain(|(seq, w)| {
             if *seq <= upto {
                 w.wake_by_ref();
                 false
@@ -113,9 +126,30 @@ impl Durability {
         }
     }
 
+    /// Hands the WAL buffer to the OS (one `write`), on the executor thread: it does not wait for the disk.
+    /// A connection calls it before sending replies that wait for writes (covering every write made on
+    /// this core so far), the flusher task for writes nobody is waiting on yet.
+    pub fn flush_now(&self, db: &rocksdb::DB) {
+        let upto = self.written.get();
+        if upto <= self.flushed.get() {
+            return;
+        }
+        match db.flush_wal(false) {
+            Ok(()) => {
+                self.flushes.set(self.flushes.get() + 1);
+                self.flushed_writes
+                    .set(self.flushed_writes.get() + (upto - self.flushed.get()));
+                self.flushed.set(upto);
+                self.wake_waiters();
+            }
+            // Replies keep waiting: a write the OS never got is never acknowledged.
+            Err(e) => log::error!("WAL write failed: {e}"),
+        }
+    }
+
     /// One fsync of everything written so far, off the executor thread.
     pub async fn sync_now(&self, db: &Arc<rocksdb::DB>) {
-        if self.syncing.get() || !self.pending() {
+        if self.syncing.get() || self.written.get() <= self.synced.get() {
             return;
         }
         self.syncing.set(true);
@@ -125,20 +159,70 @@ impl Durability {
             .spawn_blocking(move || db.flush_wal(true).map_err(|e| e.to_string()))
             .await;
         self.syncing.set(false);
-        self.finish(upto, result);
+        match result {
+            Ok(()) => {
+                self.fsyncs.set(self.fsyncs.get() + 1);
+                self.synced_writes
+                    .set(self.synced_writes.get() + (upto - self.synced.get()));
+                self.synced.set(upto);
+                if self.flushed.get() < upto {
+                    self.flushed.set(upto);
+                }
+                self.wake_waiters();
+            }
+            Err(e) => {
+                log::error!("WAL fsync failed: {e}");
+                *self.last_fsync_error.borrow_mut() = Some(e);
+            }
+        }
+    }
+
+    /// Wakes the background loops (shutdown, policy change).
+    pub fn nudge(&self) {
+        if let Some(w) = self.wake_syncer.borrow_mut().take() {
+            w.wake();
+        }
+        if let Some(w) = self.wake_flusher.borrow_mut().take() {
+            w.wake();
+        }
     }
 }
 
-/// The group-commit loop of one core (`fsync = always`, and the timer for `everysec`).
+/// The WAL-buffer flusher of one core: one `write` per executor round that had writes.
+pub async fn run_flusher(d: Rc<Durability>, db: Arc<rocksdb::DB>, stop: Rc<Cell<bool>>) {
+    while !stop.get() {
+        Idle {
+            d: &d,
+            stop: &stop,
+            slot: &d.wake_flusher,
+            ready: |d: &Durability| d.written.get() > d.flushed.get(),
+        }
+        .await;
+        // Let every ready connection append its writes first, then write them all at once.
+        futures_lite::future::yield_now().await;
+        d.flush_now(&db);
+    }
+    d.flush_now(&db);
+}
+
+/// The fsync loop of one core: group commit under `always`, the timer under `everysec`.
 pub async fn run_syncer(d: Rc<Durability>, db: Arc<rocksdb::DB>, stop: Rc<Cell<bool>>) {
     let mut last_everysec = std::time::Instant::now();
     while !stop.get() {
         match d.policy() {
             Fsync::Always => {
-                if d.pending() {
+                if d.written.get() > d.synced.get() {
                     d.sync_now(&db).await;
                 } else {
-                    IdleUntilWrite { d: &d, stop: &stop }.await;
+                    Idle {
+                        d: &d,
+                        stop: &stop,
+                        slot: &d.wake_syncer,
+                        ready: |d: &Durability| {
+                            d.written.get() > d.synced.get() || d.policy() != Fsync::Always
+                        },
+                    }
+                    .await;
                 }
             }
             Fsync::Everysec => {
@@ -154,28 +238,22 @@ pub async fn run_syncer(d: Rc<Durability>, db: Arc<rocksdb::DB>, stop: Rc<Cell<b
     d.sync_now(&db).await;
 }
 
-struct IdleUntilWrite<'a> {
+/// Parks a loop until `ready` holds or the core stops.
+struct Idle<'a, F: Fn(&Durability) -> bool> {
     d: &'a Durability,
     stop: &'a Cell<bool>,
+    slot: &'a RefCell<Option<Waker>>,
+    ready: F,
 }
 
-impl Future for IdleUntilWrite<'_> {
+impl<F: Fn(&Durability) -> bool> Future for Idle<'_, F> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.d.pending() || self.stop.get() || self.d.policy() != Fsync::Always {
+        if (self.ready)(self.d) || self.stop.get() {
             Poll::Ready(())
         } else {
-            *self.d.wake_syncer.borrow_mut() = Some(cx.waker().clone());
+            *self.slot.borrow_mut() = Some(cx.waker().clone());
             Poll::Pending
-        }
-    }
-}
-
-impl Durability {
-    /// Wakes the syncer (shutdown, policy change).
-    pub fn nudge(&self) {
-        if let Some(w) = self.wake_syncer.borrow_mut().take() {
-            w.wake();
         }
     }
 }
@@ -189,7 +267,7 @@ pub struct SyncWait<'a> {
 impl Future for SyncWait<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.d.synced.get() >= self.seq {
+        if self.d.acknowledged() >= self.seq {
             Poll::Ready(())
         } else {
             self.d

@@ -1,13 +1,16 @@
 //! [`SlotWriter`]: what a mutation sees while it is applied — the slot's current records (as of the
 //! entry's clock) and a batch that is written atomically when the entry is done, together with the slot's
 //! updated key counts.
+//!
+//! The writer is also what keeps the core's value cache (storage/cache.rs) coherent: it records the
+//! entry's puts and deletes in order and hands them to the cache only once the batch reached RocksDB.
 
 use bytes::Bytes;
 use rocksdb::WriteBatch;
 
 use crate::slot::SlotId;
-use crate::storage::keycodec::KeyCodec;
-use crate::storage::record::Record;
+use crate::storage::keycodec::{KeyBuf, KeyCodec};
+use crate::storage::record::{Record, HEADER_LEN};
 use crate::storage::{KeyCounts, StorageError, Store};
 
 /// Reads and writes of one log entry against one slot of one database.
@@ -21,6 +24,12 @@ pub struct SlotWriter<'a> {
     /// The stored state (expired records included) of every key this entry read or wrote, newest last, so
     /// later reads see the entry's own writes and counting needs no second read.
     overlay: Vec<(Bytes, Option<Record>)>,
+    /// Whether the store caches values (read once: nothing can change it while an entry is applied).
+    caching: bool,
+    /// The entry's writes for the value cache, in order: physical key and new record (`None`: deleted).
+    writes: Vec<(KeyBuf, Option<Record>)>,
+    /// The entry wiped whole databases (`delete_all`): the value cache is cleared on commit.
+    clears_cache: bool,
     counts: Option<KeyCounts>,
     /// Databases of this slot wiped by `delete_all`, whose counts restart from zero.
     wiped: Option<Option<u8>>,
@@ -37,6 +46,9 @@ impl<'a> SlotWriter<'a> {
             now_ms,
             batch: WriteBatch::default(),
             overlay: Vec::new(),
+            caching: store.caches_values(),
+            writes: Vec::new(),
+            clears_cache: false,
             counts: None,
             wiped: None,
             new_deadline: None,
@@ -95,7 +107,19 @@ impl<'a> SlotWriter<'a> {
             }
         }
         let pk = KeyCodec::data_key(self.slot, self.db, key);
-        self.batch.put(&pk, rec.encode());
+        let encoded = rec.encode();
+        self.batch.put(&pk, &encoded);
+        if self.caching {
+            // The cached payload is a view of the encoded record (exactly sized, no copy) rather than
+            // `rec.payload`, which may be a slice of a connection's read buffer that caching would pin.
+            let cached = Record {
+                vtype: rec.vtype,
+                expire_at: rec.expire_at,
+                version: rec.version,
+                payload: Bytes::from(encoded).slice(HEADER_LEN..),
+            };
+            self.writes.push((pk, Some(cached)));
+        }
         self.overlay.push((key.clone(), Some(rec)));
         Ok(())
     }
@@ -113,6 +137,9 @@ impl<'a> SlotWriter<'a> {
         }
         let pk = KeyCodec::data_key(self.slot, self.db, key);
         self.batch.delete(&pk);
+        if self.caching {
+            self.writes.push((pk, None));
+        }
         self.overlay.push((key.clone(), None));
         Ok(true)
     }
@@ -147,6 +174,10 @@ impl<'a> SlotWriter<'a> {
             }
         }
         self.overlay.clear();
+        // Earlier writes of this entry need not reach the cache: it is cleared on commit (flushes are
+        // rare; clearing everything is simpler than finding one slot's keys).
+        self.writes.clear();
+        self.clears_cache = true;
         self.counts = None;
         self.wiped = Some(db);
     }
@@ -161,7 +192,7 @@ impl<'a> SlotWriter<'a> {
         self.batch.is_empty()
     }
 
-    /// Writes the batch atomically; returns whether anything was written.
+    /// Writes the batch atomically, then tells the value cache; returns whether anything was written.
     pub fn commit(mut self) -> Result<bool, StorageError> {
         if self.batch.is_empty() {
             return Ok(false);
@@ -172,14 +203,32 @@ impl<'a> SlotWriter<'a> {
                 None => self.store.reset_counts(self.slot, 0..=253u8),
             }
         }
-        match self.counts {
-            Some(c) => {
+        // An overwrite leaves the counts as they were: then they are not rewritten (most SETs).
+        let unchanged = match self.counts {
+            Some(c) => c == self.store.counts(self.slot, self.db)?,
+            None => true,
+        };
+        let written = match self.counts {
+            Some(c) if !unchanged => {
                 self.store
                     .stage_counts(&mut self.batch, self.slot, self.db, c);
                 self.store
-                    .write_with_counts(self.batch, &[(self.slot, self.db, c)])?;
+                    .write_with_counts(self.batch, &[(self.slot, self.db, c)])
             }
-            None => self.store.write(self.batch)?,
+            _ => self.store.write(self.batch),
+        };
+        if let Err(e) = written {
+            // The cache was not touched yet, so it still matches RocksDB if the batch left nothing behind;
+            // dropping the keys anyway costs nothing and covers a write that failed half-way.
+            if self.clears_cache {
+                self.store.clear_value_cache();
+            }
+            self.store
+                .cache_forget(self.writes.iter().map(|(pk, _)| &pk[..]));
+            return Err(e);
+        }
+        if self.caching {
+            self.store.cache_committed(self.clears_cache, self.writes);
         }
         Ok(true)
     }

@@ -9,8 +9,10 @@
 //! every start), so nothing is lost by the split. See docs/architecture.md for the measurement.
 //!
 //! Command code never names RocksDB: it reads through [`Store`] and writes through
-//! [`crate::statemachine::SlotWriter`].
+//! [`crate::statemachine::SlotWriter`]. Reads of single keys go through the core's [`cache::ValueCache`]
+//! first; the writer keeps it coherent, which is why no other code may write data keys.
 
+pub mod cache;
 pub mod compaction;
 pub mod keycodec;
 pub mod record;
@@ -26,7 +28,8 @@ use rocksdb::{
 };
 
 use crate::slot::SlotId;
-use keycodec::KeyCodec;
+use cache::ValueCache;
+use keycodec::{KeyBuf, KeyCodec};
 use record::{CorruptRecord, Record};
 
 /// Errors from the storage layer.
@@ -74,6 +77,8 @@ pub struct Store {
     write_opts: WriteOptions,
     /// Cache of the counts records, loaded lazily.
     counts: std::cell::RefCell<ahash::AHashMap<(u16, u8), KeyCounts>>,
+    /// Decoded records of hot keys; disabled (budget 0) until [`Store::set_cache_budget`].
+    cache: std::cell::RefCell<ValueCache>,
 }
 
 impl Store {
@@ -99,7 +104,63 @@ impl Store {
             db: Arc::new(db),
             write_opts,
             counts: Default::default(),
+            cache: Default::default(),
         })
+    }
+
+    /// Sets this core's value-cache budget in bytes (0, the default, disables it). Shrinking evicts at once.
+    pub fn set_cache_budget(&self, bytes: usize) {
+        self.cache.borrow_mut().set_budget(bytes);
+    }
+
+    /// The value cache, for its counters (INFO).
+    pub fn value_cache(&self) -> std::cell::Ref<'_, ValueCache> {
+        self.cache.borrow()
+    }
+
+    /// Whether writes should be reported to the value cache.
+    #[inline]
+    pub(crate) fn caches_values(&self) -> bool {
+        self.cache.borrow().is_enabled()
+    }
+
+    /// Applies a committed entry's writes to the value cache, in order: `Some` is the key's new record,
+    /// `None` a delete. `clear_first` when the entry wiped whole databases. Call only after the batch holding
+    /// these writes reached RocksDB.
+    pub(crate) fn cache_committed(
+        &self,
+        clear_first: bool,
+        writes: impl IntoIterator<Item = (KeyBuf, Option<Record>)>,
+    ) {
+        let mut cache = self.cache.borrow_mut();
+        if clear_first {
+            cache.clear();
+        }
+        for (pk, rec) in writes {
+            match rec {
+                Some(rec) => cache.insert(&pk, rec),
+                None => cache.remove(&pk),
+            }
+        }
+    }
+
+    /// Drops cached records of `keys` (physical data keys), after a write of them failed.
+    pub(crate) fn cache_forget<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) {
+        let mut cache = self.cache.borrow_mut();
+        for pk in keys {
+            cache.remove(pk);
+        }
+    }
+
+    /// Drops every cached record. Whoever writes data keys other than through the slot writer (a slot
+    /// dropped by a range delete, data ingested for a migration) must call this after the write.
+    pub fn clear_value_cache(&self) {
+        self.cache.borrow_mut().clear();
+    }
+
+    /// The RocksDB handle, for the commit tracker (WAL buffer writes).
+    pub(crate) fn db(&self) -> &DB {
+        &self.db
     }
 
     /// The raw handle, for background work that must leave the executor thread (WAL fsync).
@@ -107,12 +168,23 @@ impl Store {
         self.db.clone()
     }
 
-    /// The record of `key`, expired or not.
+    /// The record of `key`, expired or not: from the value cache when it holds it, else from RocksDB (and
+    /// then cached). Hot path: a hit is one hash lookup and a reference-count increment.
     #[inline]
     pub fn get(&self, slot: SlotId, db: u8, key: &[u8]) -> Result<Option<Record>, StorageError> {
         let pk = KeyCodec::data_key(slot, db, key);
+        if let Some(rec) = self.cache.borrow_mut().get(&pk) {
+            return Ok(Some(rec));
+        }
         match self.db.get_pinned(&pk)? {
-            Some(raw) => Ok(Some(Record::decode(&raw)?)),
+            Some(raw) => {
+                let rec = Record::decode(&raw)?;
+                let mut cache = self.cache.borrow_mut();
+                if cache.is_enabled() {
+                    cache.insert(&pk, rec.clone());
+                }
+                Ok(Some(rec))
+            }
             None => Ok(None),
         }
     }
@@ -169,7 +241,9 @@ impl Store {
         }
     }
 
-    /// Writes a batch (not fsynced: durability is the commit tracker's job).
+    /// Writes a batch (not fsynced: durability is the commit tracker's job). Data keys are written through
+    /// [`crate::statemachine::SlotWriter`], which keeps the value cache coherent; any other writer of data
+    /// keys must call [`Store::clear_value_cache`] afterwards.
     pub fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
         self.db.write_opt(batch, &self.write_opts)?;
         Ok(())
@@ -290,6 +364,7 @@ impl Store {
     }
 
     /// Deletes a range of the data column family (whole slots or databases): tombstones, so it is atomic.
+    /// Call [`Store::clear_value_cache`] once the batch is written.
     pub fn delete_range(&self, batch: &mut WriteBatch, from: &[u8], to: &[u8]) {
         batch.delete_range(from, to);
     }

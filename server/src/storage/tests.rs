@@ -183,3 +183,276 @@ fn scans_stay_inside_their_slot_and_database() {
     assert!(store.slot_db_has_keys(SlotId(1), 1).unwrap());
     assert!(!store.slot_db_has_keys(SlotId(3), 0).unwrap());
 }
+
+// ---- value cache ----
+
+fn cached_store(budget: usize) -> (tempfile::TempDir, Store) {
+    let (dir, store) = open();
+    store.set_cache_budget(budget);
+    (dir, store)
+}
+
+fn is_cached(store: &Store, slot: SlotId, db: u8, key: &str) -> bool {
+    store
+        .value_cache()
+        .contains(&super::keycodec::KeyCodec::data_key(
+            slot,
+            db,
+            key.as_bytes(),
+        ))
+}
+
+fn put_value(store: &Store, slot: SlotId, key: &str, value: &[u8]) {
+    let mut w = SlotWriter::new(store, slot, 0, 1);
+    w.put(
+        &Bytes::copy_from_slice(key.as_bytes()),
+        Record::string(Bytes::copy_from_slice(value), 0, 0),
+    )
+    .unwrap();
+    assert!(w.commit().unwrap());
+}
+
+fn payload(store: &Store, slot: SlotId, key: &str) -> Option<Bytes> {
+    store
+        .get(slot, 0, key.as_bytes())
+        .unwrap()
+        .map(|r| r.payload)
+}
+
+#[test]
+fn cache_hit_after_miss() {
+    let (_dir, store) = open();
+    let slot = SlotId(7);
+    put_value(&store, slot, "k", b"v1"); // written while the cache is off: not cached
+    store.set_cache_budget(1 << 20);
+    assert!(!is_cached(&store, slot, 0, "k"));
+    assert_eq!(payload(&store, slot, "k").as_deref(), Some(&b"v1"[..]));
+    assert_eq!(
+        (store.value_cache().hits(), store.value_cache().misses()),
+        (0, 1)
+    );
+    assert!(is_cached(&store, slot, 0, "k"));
+    assert_eq!(payload(&store, slot, "k").as_deref(), Some(&b"v1"[..]));
+    assert_eq!(store.value_cache().hits(), 1);
+    // Absent keys are not cached: each lookup asks RocksDB again.
+    assert!(store.get(slot, 0, b"absent").unwrap().is_none());
+    assert!(store.get(slot, 0, b"absent").unwrap().is_none());
+    assert_eq!(
+        (store.value_cache().misses(), store.value_cache().entries()),
+        (3, 1)
+    );
+    // Same user key, other database or slot: another entry.
+    assert!(store.get(slot, 1, b"k").unwrap().is_none());
+    assert!(store.get(SlotId(8), 0, b"k").unwrap().is_none());
+}
+
+#[test]
+fn cache_stays_within_its_budget() {
+    let budget = 64 * 1024;
+    let (_dir, store) = cached_store(budget);
+    let slot = SlotId(1);
+    let value = vec![b'x'; 300];
+    for i in 0..1000 {
+        put_value(&store, slot, &format!("key:{i}"), &value);
+        assert!(store.value_cache().bytes() <= budget);
+    }
+    let c = store.value_cache();
+    assert!(c.evictions() > 0 && c.entries() < 1000, "{}", c.entries());
+    assert!(
+        c.bytes() > budget - 600,
+        "evicts only what it must: {}",
+        c.bytes()
+    );
+    assert!(is_cached(&store, slot, 0, "key:999") && !is_cached(&store, slot, 0, "key:0"));
+    drop(c);
+    // Evicted keys are still served, from RocksDB.
+    for i in 0..1000 {
+        assert_eq!(
+            payload(&store, slot, &format!("key:{i}")).as_deref(),
+            Some(&value[..])
+        );
+    }
+    assert!(store.value_cache().bytes() <= budget);
+    // Values over 1/8 of the budget are not cached.
+    put_value(&store, slot, "big", &vec![b'b'; budget / 8]);
+    assert_eq!(payload(&store, slot, "big").unwrap().len(), budget / 8);
+    assert!(!is_cached(&store, slot, 0, "big"));
+}
+
+#[test]
+fn cache_follows_puts_and_deletes_of_the_slot_writer() {
+    let (_dir, store) = cached_store(1 << 20);
+    let slot = SlotId(2);
+    put_value(&store, slot, "k", b"one");
+    assert_eq!(payload(&store, slot, "k").as_deref(), Some(&b"one"[..]));
+    put_value(&store, slot, "k", b"two");
+    let hits = store.value_cache().hits();
+    assert_eq!(payload(&store, slot, "k").as_deref(), Some(&b"two"[..]));
+    assert_eq!(
+        store.value_cache().hits(),
+        hits + 1,
+        "updated in the cache, not just dropped"
+    );
+    // Several writes of one key in one entry: the last one wins.
+    let mut w = SlotWriter::new(&store, slot, 0, 1);
+    let k = Bytes::from_static(b"k");
+    w.put(&k, Record::string(Bytes::from_static(b"three"), 0, 0))
+        .unwrap();
+    assert!(w.delete(&k).unwrap());
+    w.put(&k, Record::string(Bytes::from_static(b"four"), 0, 0))
+        .unwrap();
+    w.put(
+        &Bytes::from_static(b"gone"),
+        Record::string(Bytes::from_static(b"x"), 0, 0),
+    )
+    .unwrap();
+    assert!(w.delete(&Bytes::from_static(b"gone")).unwrap());
+    // Nothing reaches the cache before the commit.
+    assert_eq!(payload(&store, slot, "k").as_deref(), Some(&b"two"[..]));
+    w.commit().unwrap();
+    assert_eq!(payload(&store, slot, "k").as_deref(), Some(&b"four"[..]));
+    assert!(!is_cached(&store, slot, 0, "gone"));
+    assert!(store.get(slot, 0, b"gone").unwrap().is_none());
+    let mut w = SlotWriter::new(&store, slot, 0, 1);
+    assert!(w.delete(&k).unwrap());
+    w.commit().unwrap();
+    assert!(!is_cached(&store, slot, 0, "k"));
+    assert!(store.get(slot, 0, b"k").unwrap().is_none());
+    // A dropped entry (an op that failed after staging writes) leaves the cache alone.
+    put_value(&store, slot, "k", b"five");
+    let mut w = SlotWriter::new(&store, slot, 0, 1);
+    w.put(&k, Record::string(Bytes::from_static(b"six"), 0, 0))
+        .unwrap();
+    drop(w);
+    assert_eq!(payload(&store, slot, "k").as_deref(), Some(&b"five"[..]));
+}
+
+#[test]
+fn cached_payload_does_not_pin_the_argument_buffer() {
+    let (_dir, store) = cached_store(1 << 20);
+    let slot = SlotId(3);
+    // Arguments are slices of the connection's read buffer; caching them would keep it alive.
+    let read_buffer = Bytes::from(vec![b'r'; 64 * 1024]);
+    let value = read_buffer.slice(100..110);
+    let mut w = SlotWriter::new(&store, slot, 0, 1);
+    w.put(&Bytes::from_static(b"k"), Record::string(value, 0, 0))
+        .unwrap();
+    w.commit().unwrap();
+    let hits = store.value_cache().hits();
+    let cached = payload(&store, slot, "k").unwrap();
+    assert_eq!(store.value_cache().hits(), hits + 1);
+    assert_eq!(&cached[..], &read_buffer[100..110]);
+    let range = read_buffer.as_ptr_range();
+    assert!(!range.contains(&cached.as_ptr()));
+}
+
+#[test]
+fn flush_clears_the_cache() {
+    let (_dir, store) = cached_store(1 << 20);
+    let slot = SlotId(4);
+    put(&store, slot, 0, "a", 0, 1);
+    put(&store, slot, 1, "a", 0, 1);
+    put(&store, SlotId(5), 0, "b", 0, 1);
+    assert_eq!(store.value_cache().entries(), 3);
+    let mut w = SlotWriter::new(&store, slot, 0, 1);
+    w.put(
+        &Bytes::from_static(b"before"),
+        Record::string(Bytes::from_static(b"x"), 0, 0),
+    )
+    .unwrap();
+    w.delete_all(Some(0));
+    w.put(
+        &Bytes::from_static(b"after"),
+        Record::string(Bytes::from_static(b"y"), 0, 0),
+    )
+    .unwrap();
+    w.commit().unwrap();
+    assert!(!is_cached(&store, slot, 0, "a") && !is_cached(&store, slot, 0, "before"));
+    assert!(
+        is_cached(&store, slot, 0, "after"),
+        "writes after the wipe are cached"
+    );
+    assert_eq!(store.value_cache().entries(), 1);
+    assert!(store.get(slot, 0, b"a").unwrap().is_none());
+    assert!(store.get(slot, 0, b"before").unwrap().is_none());
+    assert!(store.get(slot, 1, b"a").unwrap().is_some());
+    assert!(store.get(SlotId(5), 0, b"b").unwrap().is_some());
+    let mut w = SlotWriter::new(&store, slot, 0, 1);
+    w.delete_all(None);
+    w.commit().unwrap();
+    assert_eq!(store.value_cache().entries(), 0);
+    assert!(store.get(slot, 1, b"a").unwrap().is_none());
+    assert!(store.get(slot, 0, b"after").unwrap().is_none());
+}
+
+#[test]
+fn failed_write_leaves_no_stale_entry() {
+    let (_dir, mut store) = cached_store(1 << 20);
+    let slot = SlotId(6);
+    put_value(&store, slot, "k", b"old");
+    assert!(is_cached(&store, slot, 0, "k"));
+    // RocksDB refuses a synced write without a WAL: every write now fails.
+    store.write_opts.set_sync(true);
+    store.write_opts.disable_wal(true);
+    let mut w = SlotWriter::new(&store, slot, 0, 1);
+    w.put(
+        &Bytes::from_static(b"k"),
+        Record::string(Bytes::from_static(b"new"), 0, 0),
+    )
+    .unwrap();
+    assert!(w.commit().is_err());
+    assert!(
+        !is_cached(&store, slot, 0, "k"),
+        "the entry's keys are dropped"
+    );
+    assert_eq!(payload(&store, slot, "k").as_deref(), Some(&b"old"[..]));
+    let mut w = SlotWriter::new(&store, slot, 0, 1);
+    w.delete_all(Some(0));
+    assert!(w.commit().is_err());
+    assert_eq!(payload(&store, slot, "k").as_deref(), Some(&b"old"[..]));
+}
+
+#[test]
+fn cache_never_serves_a_record_the_compaction_filter_dropped() {
+    let (_dir, store) = cached_store(1 << 20);
+    let slot = SlotId(9);
+    let deadline = crate::shard::now_ms() + 30;
+    put(&store, slot, 0, "t", deadline, deadline - 30);
+    assert!(is_cached(&store, slot, 0, "t"));
+    while crate::shard::now_ms() <= deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    store.db.flush().unwrap();
+    store.db.compact_range::<&[u8], &[u8]>(None, None);
+    // RocksDB no longer has it; neither may the cache (expired or not, `get` reports stored records).
+    assert!(store.get(slot, 0, b"t").unwrap().is_none());
+    assert_eq!(store.value_cache().entries(), 0);
+}
+
+/// Prints the per-lookup cost of a GET served by RocksDB's memtable and by the value cache (the numbers in
+/// cache.rs's module doc), and checks the cache is clearly cheaper.
+#[test]
+fn cache_hit_is_cheaper_than_rocksdb() {
+    let (_dir, store) = open();
+    let keys: Vec<String> = (0..10_000).map(|i| format!("user:{i:08}")).collect();
+    for (i, k) in keys.iter().enumerate() {
+        put_value(&store, SlotId((i % 2048) as u16), k, &[b'v'; 64]);
+    }
+    let round = |store: &Store| {
+        let start = std::time::Instant::now();
+        for (i, k) in keys.iter().enumerate() {
+            let r = store
+                .get(SlotId((i % 2048) as u16), 0, k.as_bytes())
+                .unwrap();
+            assert!(r.is_some());
+        }
+        start.elapsed().as_nanos() as f64 / keys.len() as f64
+    };
+    let rocks = (0..5).map(|_| round(&store)).fold(f64::MAX, f64::min);
+    store.set_cache_budget(64 << 20);
+    round(&store); // fills the cache
+    let cached = (0..5).map(|_| round(&store)).fold(f64::MAX, f64::min);
+    assert_eq!(store.value_cache().entries(), keys.len());
+    eprintln!("get from memtable: {rocks:.0} ns; from the value cache: {cached:.0} ns");
+    assert!(cached * 2.0 < rocks, "{cached} vs {rocks}");
+}
