@@ -19,7 +19,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+. "$ROOT/scripts/env.sh"
+TARGET=$CARGO_TARGET_DIR
 BENCH=${BENCH:-$TARGET/release/slotkv-bench}
 SLOTKV=${SLOTKV_SERVER:-$TARGET/release/slotkv-server}
 REDIS=${REDIS_SERVER:-/usr/bin/redis-server}

@@ -15,7 +15,8 @@ N1=${N1:-400000}
 N16=${N16:-4000000}
 PORT=${PORT:-16390}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH=${BENCH:-${CARGO_TARGET_DIR:-$ROOT/target}/release/slotkv-bench}
+. "$ROOT/scripts/env.sh"
+BENCH=${BENCH:-$CARGO_TARGET_DIR/release/slotkv-bench}
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 
