@@ -406,3 +406,90 @@ pub fn redis_server_binary() -> Option<PathBuf> {
     let p = PathBuf::from("/usr/bin/redis-server");
     p.exists().then_some(p)
 }
+
+/// The slot of a key as a Redis Cluster client computes it — CRC16-XMODEM of the hash tag, mod 16384 —
+/// folded to slotkv's 2048 slots. Written out here on purpose: tests must not trust the server's own code.
+pub fn slot_of(key: impl AsRef<[u8]>) -> usize {
+    let k = key.as_ref();
+    let tagged = k.iter().position(|&b| b == b'{').and_then(|open| {
+        let len = k[open + 1..].iter().position(|&b| b == b'}')?;
+        (len > 0).then(|| &k[open + 1..open + 1 + len])
+    });
+    let mut crc: u16 = 0;
+    for &b in tagged.unwrap_or(k) {
+        crc ^= (b as u16) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    ((crc & 16383) >> 3) as usize
+}
+
+/// The core that owns `key` on a node with `cores` cores.
+pub fn core_of(key: impl AsRef<[u8]>, cores: usize) -> usize {
+    slot_of(key) * cores / 2048
+}
+
+/// The first key named `{prefix}N` that a node with `cores` cores places on `core`.
+pub fn key_on(core: usize, cores: usize, prefix: &str) -> String {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|k| core_of(k, cores) == core)
+        .unwrap()
+}
+
+/// Debian's redis-server on a free loopback port (no persistence), killed on drop; `None` when it is not
+/// installed (the test command installs it).
+pub struct RedisServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl RedisServer {
+    pub fn start() -> Option<RedisServer> {
+        let bin = redis_server_binary()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let server = RedisServer { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+
+    /// A raw RESP connection to it.
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

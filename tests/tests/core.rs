@@ -5,31 +5,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use slotkv_tests::{encode_cmd, Server, ServerOptions};
+use slotkv_tests::{core_of, encode_cmd, Server, ServerOptions};
 
 /// Keys known to live on core 0 and core 1 of a 2-core node (slots 0..1023 and 1024..2047).
-const CORE0_KEY: &str = "a"; // redis slot 15495 -> slot 1936? checked below
+const CORE0_KEY: &str = "a"; // the test below checks the two are on different cores
 const CORE1_KEY: &str = "b";
-
-fn slot_of(key: &str) -> u16 {
-    // CRC16-XMODEM, as Redis Cluster; the server's own implementation is not used here on purpose.
-    let mut crc: u16 = 0;
-    for &b in key.as_bytes() {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    (crc & 16383) >> 3
-}
-
-fn core_of(key: &str, cores: usize) -> usize {
-    slot_of(key) as usize * cores / 2048
-}
 
 #[test]
 fn test_keys_are_on_different_cores() {

@@ -5,41 +5,15 @@
 //! redis-server. Longer than most test files because it covers a whole command family in one place.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::{Rng, SeedableRng};
 use redis_protocol::resp2::types::OwnedFrame;
-use slotkv_tests::{redis_server_binary, Raw, Server};
-
-/// CRC16-XMODEM as Redis Cluster computes it (the server's own code is not used on purpose).
-fn slot_of(key: &str) -> usize {
-    let k = key.as_bytes();
-    let tagged = k.iter().position(|&b| b == b'{').and_then(|o| {
-        let len = k[o + 1..].iter().position(|&b| b == b'}')?;
-        (len > 0).then(|| &k[o + 1..o + 1 + len])
-    });
-    let mut crc: u16 = 0;
-    for &b in tagged.unwrap_or(k) {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    ((crc & 16383) >> 3) as usize
-}
+use slotkv_tests::{Raw, RedisServer, Server};
 
 /// A key named `{prefix}N` that lives on `core` of a 2-core node.
 fn key_on(core: usize, prefix: &str) -> String {
-    (0..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|k| slot_of(k) * 2 / 2048 == core)
-        .unwrap()
+    slotkv_tests::key_on(core, 2, prefix)
 }
 
 fn now_ms() -> u64 {
@@ -728,42 +702,8 @@ fn resp3_replies() {
 
 // ---- Differential run against a real redis-server ----
 
-struct RedisServer(Child, u16);
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start_redis() -> Option<RedisServer> {
-    let bin = redis_server_binary()?;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    let server = RedisServer(child, port);
-    wait_until("redis-server", Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    Some(server)
+    RedisServer::start()
 }
 
 /// One random keyspace command over a small key pool (some keys share a slot through a hash tag) with
@@ -869,7 +809,7 @@ fn random_keyspace_run_matches_redis() {
     };
     let s = Server::with_cores(2);
     let mut ours = s.raw();
-    let mut theirs = Raw::connect(redis.1);
+    let mut theirs = redis.raw();
     theirs.cmd(&["FLUSHALL"]);
     for seed in [7u64, 1234, 99] {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -914,7 +854,7 @@ fn random_glob_patterns_match_redis() {
     };
     let s = Server::start();
     let mut ours = s.raw();
-    let mut theirs = Raw::connect(redis.1);
+    let mut theirs = redis.raw();
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     const KEY_BYTES: &[u8] = b"ab-]^[\\*?z";
     const PAT_BYTES: &[u8] = b"ab-]^[\\*?z";

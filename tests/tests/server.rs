@@ -4,36 +4,16 @@
 //! Longer than most test files because it covers a whole command family in one place.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use slotkv_tests::{redis_server_binary, Raw, Server, ServerOptions};
+use slotkv_tests::{Raw, RedisServer, Server, ServerOptions};
 
 // ---- helpers ----
 
-fn slot_of(key: &str) -> usize {
-    // CRC16-XMODEM as Redis Cluster computes it (the server's own code is not used on purpose).
-    let mut crc: u16 = 0;
-    for &b in key.as_bytes() {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    ((crc & 16383) >> 3) as usize
-}
-
 /// A key whose slot a 2-core node places on `core`.
 fn key_on(core: usize, prefix: &str) -> String {
-    (0..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|k| slot_of(k) * 2 / 2048 == core)
-        .unwrap()
+    slotkv_tests::key_on(core, 2, prefix)
 }
 
 /// The text of a bulk (RESP2) or verbatim (RESP3) reply.
@@ -240,70 +220,17 @@ fn hello_switches_protocol_and_reply_types() {
     );
 }
 
-/// A server started with `--requirepass`. (The harness's `Server` waits for PING to answer PONG, which a
-/// password-protected server does not do before AUTH.)
-struct PasswordServer {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl PasswordServer {
-    fn start(password: &str) -> PasswordServer {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(slotkv_tests::server_binary())
-            .args([
-                "--port",
-                &port.to_string(),
-                "--cores",
-                "1",
-                "--no-pin",
-                "--requirepass",
-                password,
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn slotkv-server");
-        let s = PasswordServer {
-            child,
-            port,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && s.raw().cmd_str(&["PING"]) == "-NOAUTH Authentication required.\r\n"
-            {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "password server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn raw(&self) -> Raw {
-        Raw::connect(self.port)
-    }
-}
-
-impl Drop for PasswordServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A server started with `--requirepass`.
+fn password_server(password: &str) -> Server {
+    Server::with(ServerOptions {
+        extra: vec!["--requirepass".into(), password.into()],
+        ..Default::default()
+    })
 }
 
 #[test]
 fn auth_and_requirepass() {
-    let s = PasswordServer::start("pw");
+    let s = password_server("pw");
     let mut r = s.raw();
     assert_eq!(
         r.cmd_str(&["GET", "k"]),
@@ -1499,51 +1426,6 @@ fn redis_cli_works_against_the_server() {
 }
 
 // ---- Error texts against a real redis-server ----
-
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Option<RedisServer> {
-        let bin = redis_server_binary()?;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let server = RedisServer { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Invocations whose replies Redis 7.0 and 7.2 agree on (the installed redis-server may be either) and that
 /// do not depend on ids, ordering or timing. Each runs on a fresh connection to both servers.

@@ -5,13 +5,11 @@
 //! Longer than our usual file limit on purpose: it is the one test file of the string family, and most of
 //! its length is tables of exact expected replies.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use slotkv_tests::{redis_server_binary, Raw, Server, ServerOptions};
+use slotkv_tests::{slot_of, Raw, RedisServer, Server, ServerOptions};
 
 const OK: &str = "+OK\r\n";
 const NIL: &str = "$-1\r\n";
@@ -59,32 +57,9 @@ fn assert_ttl_near(r: &mut Raw, key: &str, ms: i64) {
     );
 }
 
-/// The slot of a key (CRC16-XMODEM of the hash tag, as Redis Cluster; 2048 slots of 8 Redis slots).
-fn slot_of(key: &[u8]) -> usize {
-    let tagged = match key.iter().position(|&b| b == b'{') {
-        Some(open) => match key[open + 1..].iter().position(|&b| b == b'}') {
-            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
-            _ => key,
-        },
-        None => key,
-    };
-    let mut crc: u16 = 0;
-    for &b in tagged {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    ((crc & 16383) >> 3) as usize
-}
-
 /// Core of a key on a two-core node.
 fn core_of(key: &str) -> usize {
-    slot_of(key.as_bytes()) * 2 / 2048
+    slotkv_tests::core_of(key, 2)
 }
 
 /// `n` keys named `prefix{i}` that live on `core` of a two-core node.
@@ -1088,52 +1063,6 @@ fn wrong_type_errors() {
     make_non_string(&mut r, "h2").unwrap();
     assert_eq!(r.cmd_str(&["MSET", "h2", "v"]), OK);
     assert_eq!(r.cmd_str(&["GET", "h2"]), bulk("v"));
-}
-
-/// A real redis-server on a free port, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Option<RedisServer> {
-        let bin = redis_server_binary()?;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let server = RedisServer { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// One random string command over a small key space, with valid and invalid arguments alike.
