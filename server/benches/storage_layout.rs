@@ -45,7 +45,9 @@ fn run(iters: u64, shared: bool) -> Duration {
     let dir = tempfile::tempdir().unwrap();
     let dbs: Vec<Arc<DB>> = if shared {
         let cfs = (0..THREADS).map(|t| ColumnFamilyDescriptor::new(format!("core-{t}"), options()));
-        vec![Arc::new(DB::open_cf_descriptors(&options(), dir.path(), cfs).unwrap())]
+        vec![Arc::new(
+            DB::open_cf_descriptors(&options(), dir.path(), cfs).unwrap(),
+        )]
     } else {
         (0..THREADS)
             .map(|t| Arc::new(DB::open(&options(), dir.path().join(format!("core-{t}"))).unwrap()))
@@ -74,7 +76,9 @@ fn run(iters: u64, shared: bool) -> Duration {
 fn layout(c: &mut Criterion) {
     let mut g = c.benchmark_group("two-core writes");
     g.sample_size(10);
-    g.bench_function("one instance, column family per core", |b| b.iter_custom(|n| run(n, true)));
+    g.bench_function("one instance, column family per core", |b| {
+        b.iter_custom(|n| run(n, true))
+    });
     g.bench_function("instance per core", |b| b.iter_custom(|n| run(n, false)));
     g.finish();
 }

@@ -152,6 +152,33 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
+    /// A plain (non-container) command; the families' tables are built from this.
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        group: &'static str,
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: KeySpec,
+        local: LocalFn,
+        spread: Option<SpreadFn>,
+        summary: &'static str,
+        since: &'static str,
+    ) -> CommandSpec {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys,
+            local,
+            spread,
+            summary,
+            since,
+            group,
+            subcommands: &[],
+        }
+    }
+
     pub fn has(&self, flag: u32) -> bool {
         self.flags & flag != 0
     }

@@ -148,18 +148,9 @@ const fn spec_in(
     summary: &'static str,
     since: &'static str,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        local,
-        spread,
-        summary,
-        since,
-        group,
-        subcommands: &[],
-    }
+    CommandSpec::new(
+        group, name, arity, flags, keys, local, spread, summary, since,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -53,18 +53,17 @@ const fn spec(
     since: &'static str,
     group: &'static str,
 ) -> CommandSpec {
-    CommandSpec {
+    CommandSpec::new(
+        group,
         name,
         arity,
         flags,
-        keys: KeySpec::NONE,
+        KeySpec::NONE,
         local,
         spread,
         summary,
         since,
-        group,
-        subcommands: &[],
-    }
+    )
 }
 
 /// A container command (CLIENT, CONFIG, ...): `local` only runs for a bare call its arity allows.

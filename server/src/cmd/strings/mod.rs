@@ -109,18 +109,9 @@ const fn spec(
     summary: &'static str,
     since: &'static str,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        local,
-        spread,
-        summary,
-        since,
-        group: "string",
-        subcommands: &[],
-    }
+    CommandSpec::new(
+        "string", name, arity, flags, keys, local, spread, summary, since,
+    )
 }
 
 const RF: u32 = READONLY | FAST;
