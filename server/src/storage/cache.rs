@@ -1,5 +1,10 @@
-//! [`ValueCache`]: a per-core LRU of decoded records in front of RocksDB, so a GET of a hot key (and the
+//! [`ValueCache`]: a per-core cache of decoded records in front of RocksDB, so a GET of a hot key (and the
 //! read-before-write of a SET) costs one hash lookup instead of a trip through RocksDB.
+//!
+//! Replacement is second-chance (CLOCK) over an LRU list: a hit only sets the entry's `referenced` bit —
+//! no list surgery, whose pointer chasing made the hit path the largest own cost of a pipelined GET
+//! (20% of server CPU with a strict LRU) — and eviction gives referenced entries one more round at the
+//! young end. Entries written but never read are not referenced, so a bulk load displaces itself first.
 //!
 //! **Why.** A GET served from RocksDB's memtable spends most of its server CPU in `DBImpl::GetImpl` (super
 //! version ref, memtable lookup, lookup key construction) and in the memtable skiplist walk, which is cache
@@ -42,9 +47,15 @@ pub const ENTRY_OVERHEAD: usize = 200;
 /// Entries larger than `budget / MAX_ENTRY_FRACTION` are not cached.
 pub const MAX_ENTRY_FRACTION: usize = 8;
 
-/// A byte-budgeted LRU from physical data key to decoded record. A budget of 0 disables it.
+/// A cached record and its second-chance bit.
+struct Entry {
+    rec: Record,
+    referenced: std::cell::Cell<bool>,
+}
+
+/// A byte-budgeted second-chance cache from physical data key to decoded record. A budget of 0 disables it.
 pub struct ValueCache {
-    map: LruCache<Box<[u8]>, Record, ahash::RandomState>,
+    map: LruCache<Box<[u8]>, Entry, ahash::RandomState>,
     budget: usize,
     bytes: usize,
     hits: u64,
@@ -85,24 +96,25 @@ impl ValueCache {
         self.budget != 0
     }
 
-    /// The cached record of `key`, marking it most recently used. A record whose deadline has passed by the
-    /// wall clock may already be gone from RocksDB (compaction filter), so it is dropped and reads as a miss.
+    /// The cached record of `key`, marking it referenced. A record whose deadline has passed by the wall
+    /// clock may already be gone from RocksDB (compaction filter), so it is dropped and reads as a miss.
     #[inline]
     pub fn get(&mut self, key: &[u8]) -> Option<Record> {
         if !self.is_enabled() {
             return None;
         }
-        let Some(rec) = self.map.get(key) else {
+        let Some(entry) = self.map.peek(key) else {
             self.misses += 1;
             return None;
         };
-        if rec.expire_at != 0 && rec.expire_at <= wall_clock_ms() {
+        if entry.rec.expire_at != 0 && entry.rec.expire_at <= wall_clock_ms() {
             self.remove(key);
             self.misses += 1;
             return None;
         }
+        entry.referenced.set(true);
         self.hits += 1;
-        Some(rec.clone())
+        Some(entry.rec.clone())
     }
 
     /// Caches `rec` as the current record of `key`, replacing any cached one. A record that is too large,
@@ -118,14 +130,19 @@ impl ValueCache {
             self.remove(key);
             return;
         }
-        match self.map.get_mut(key) {
+        match self.map.peek_mut(key) {
             Some(old) => {
-                // Replace in place: no new key allocation, and `get_mut` already made it most recent.
-                self.bytes -= entry_cost(key.len(), old);
-                *old = rec;
+                // Replace in place: no new key allocation; a rewrite counts as a use.
+                self.bytes -= entry_cost(key.len(), &old.rec);
+                old.rec = rec;
+                old.referenced.set(true);
             }
             None => {
-                self.map.put(Box::from(key), rec);
+                let entry = Entry {
+                    rec,
+                    referenced: std::cell::Cell::new(false),
+                };
+                self.map.put(Box::from(key), entry);
             }
         }
         self.bytes += cost;
@@ -135,7 +152,7 @@ impl ValueCache {
     /// Drops the cached record of `key`, if any.
     pub fn remove(&mut self, key: &[u8]) {
         if let Some(old) = self.map.pop(key) {
-            self.bytes -= entry_cost(key.len(), &old);
+            self.bytes -= entry_cost(key.len(), &old.rec);
         }
     }
 
@@ -148,12 +165,21 @@ impl ValueCache {
         self.bytes = 0;
     }
 
+    /// Evicts from the old end until within `budget`; a referenced entry loses its bit and goes back to
+    /// the young end instead (at most one such round per entry per call).
     fn evict_to(&mut self, budget: usize) {
+        let mut second_chances = self.map.len();
         while self.bytes > budget {
             let Some((key, old)) = self.map.pop_lru() else {
                 break;
             };
-            self.bytes -= entry_cost(key.len(), &old);
+            if old.referenced.get() && second_chances > 0 {
+                second_chances -= 1;
+                old.referenced.set(false);
+                self.map.put(key, old);
+                continue;
+            }
+            self.bytes -= entry_cost(key.len(), &old.rec);
             self.evictions += 1;
         }
     }
@@ -226,10 +252,13 @@ mod tests {
             c.insert(&[b'k', i], rec(99, 0));
         }
         assert_eq!((c.entries(), c.bytes(), c.evictions()), (8, budget, 0));
-        assert!(c.get(b"k\x00").is_some(), "k0 becomes most recent");
+        assert!(c.get(b"k\x00").is_some(), "k0 is referenced");
         c.insert(b"k\x08", rec(99, 0));
         assert_eq!(c.evictions(), 1);
-        assert!(!c.contains(b"k\x01"), "least recently used goes first");
+        assert!(
+            !c.contains(b"k\x01"),
+            "the oldest unreferenced entry goes first"
+        );
         assert!(c.contains(b"k\x00"));
         assert!(c.get(b"nope").is_none());
         assert_eq!((c.hits(), c.misses()), (1, 1));
@@ -243,6 +272,28 @@ mod tests {
         assert!(c.bytes() <= ENTRY_OVERHEAD * 10);
         c.clear();
         assert_eq!((c.entries(), c.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn read_entries_outlive_a_burst_of_unread_writes() {
+        let mut c = ValueCache::new(8 * (ENTRY_OVERHEAD + 101));
+        for i in 0..8u8 {
+            c.insert(&[b'k', i], rec(99, 0));
+        }
+        for i in 0..4u8 {
+            assert!(c.get(&[b'k', i]).is_some());
+        }
+        for i in 0..4u8 {
+            c.insert(&[b'n', i], rec(99, 0));
+        }
+        assert_eq!(c.evictions(), 4);
+        for i in 0..4u8 {
+            assert!(
+                c.contains(&[b'k', i]),
+                "read entry k{i} got a second chance"
+            );
+            assert!(!c.contains(&[b'k', i + 4]), "unread entry k{} went", i + 4);
+        }
     }
 
     #[test]
