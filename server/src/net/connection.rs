@@ -106,7 +106,9 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
             break 'conn Close::Peer;
         }
 
-        // Decode and dispatch every complete request.
+        // Decode and dispatch every complete request; they share one clock reading.
+        let mut batch_started = Instant::now();
+        let mut batch_now_ms = crate::shard::now_ms();
         loop {
             let authenticated =
                 client.borrow().authenticated || !shard.settings.borrow().requires_auth();
@@ -125,8 +127,8 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
             };
             let (dispatch, proto, suppress) = {
                 let mut c = client.borrow_mut();
-                c.last_interaction = Instant::now();
-                let d = shard.dispatch(&mut c, req.args);
+                c.last_interaction = batch_started;
+                let d = shard.dispatch(&mut c, req.args, batch_now_ms);
                 let suppress = c.reply_off || std::mem::take(&mut c.reply_skip_next);
                 (d, (!suppress).then_some(c.protocol), suppress)
             };
@@ -150,6 +152,9 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                     }
                     let reply = fut.await;
                     encode(&reply, proto, &mut wbuf);
+                    // Time passed while waiting: later requests read the clock afresh.
+                    batch_started = Instant::now();
+                    batch_now_ms = crate::shard::now_ms();
                 }
             }
             if client.borrow().close_after_reply {
@@ -157,13 +162,17 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                 let _ = write_out(&shard, &client, &mut stream, &mut wbuf).await;
                 break 'conn Close::Quit;
             }
-            if wbuf.len() >= FLUSH_AT
-                && (drain(&shard, &mut queue, &mut wbuf).await.is_err()
+            if wbuf.len() >= FLUSH_AT {
+                if drain(&shard, &mut queue, &mut wbuf).await.is_err()
                     || write_out(&shard, &client, &mut stream, &mut wbuf)
                         .await
-                        .is_err())
-            {
-                break 'conn Close::Error;
+                        .is_err()
+                {
+                    break 'conn Close::Error;
+                }
+                // The flush may have waited on the socket or the disk.
+                batch_started = Instant::now();
+                batch_now_ms = crate::shard::now_ms();
             }
         }
         client.borrow_mut().query_buffer = rbuf.len();

@@ -122,7 +122,14 @@ impl Shard {
     }
 
     /// Routes and runs one request of a connection on this core.
-    pub fn dispatch(self: &Rc<Self>, client: &mut ClientState, args: Vec<Bytes>) -> Dispatch {
+    /// `now` is the clock for this request (Unix ms); a connection reads it once per batch of pipelined
+    /// requests.
+    pub fn dispatch(
+        self: &Rc<Self>,
+        client: &mut ClientState,
+        args: Vec<Bytes>,
+        now: u64,
+    ) -> Dispatch {
         if client.reply_skip_following {
             // CLIENT REPLY SKIP was the previous command: this one's reply is dropped.
             client.reply_skip_following = false;
@@ -148,7 +155,6 @@ impl Shard {
             return Dispatch::Done(CmdError::NoAuth.to_reply());
         }
         let db = client.db;
-        let now = now_ms();
         let mut positions = spec.keys.positions(args.len());
         let target = match positions.next() {
             None => None,
