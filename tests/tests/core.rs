@@ -487,3 +487,41 @@ fn port_in_use_is_reported() {
         "{err}"
     );
 }
+
+#[test]
+fn fsync_always_groups_concurrent_writes_into_shared_fsyncs() {
+    let s = Server::with(ServerOptions {
+        fsync: "always",
+        ..Default::default()
+    });
+    let port = s.port;
+    let threads: Vec<_> = (0..20)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut r = slotkv_tests::Raw::connect(port);
+                for i in 0..100 {
+                    let key = format!("g{t}:{i}");
+                    assert_eq!(r.cmd_str(&["SET", &key, "v"]), "+OK\r\n");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let info = s.cli(&["INFO", "cores"]);
+    let field = |name: &str| -> f64 {
+        info.split([',', ':', '=', '\n', '\r'])
+            .collect::<Vec<_>>()
+            .windows(2)
+            .find(|w| w[0] == name)
+            .map(|w| w[1].parse().unwrap())
+            .unwrap_or_else(|| panic!("{name} missing from {info}"))
+    };
+    let fsyncs = field("fsyncs");
+    let batch = field("avg_fsync_batch");
+    // 2000 acknowledged writes from 20 connections: each was fsynced, and fsyncs were shared.
+    assert!(fsyncs >= 1.0, "{info}");
+    assert!(fsyncs < 2000.0, "every write had its own fsync: {info}");
+    assert!(batch > 1.5, "writes were not grouped: {info}");
+}
