@@ -203,10 +203,6 @@ async fn drain(
     queue: &mut VecDeque<Pending>,
     wbuf: &mut BytesMut,
 ) -> Result<(), ()> {
-    // Replies that wait for writes: hand this core's WAL buffer to the OS now, one `write` for the batch.
-    if queue.iter().any(|p| matches!(p, Pending::Durable(..))) {
-        shard.durability.flush_now(shard.store.db());
-    }
     while let Some(p) = queue.pop_front() {
         match p {
             Pending::Ready(reply, proto) => encode(&reply, proto, wbuf),
