@@ -525,3 +525,27 @@ fn fsync_always_groups_concurrent_writes_into_shared_fsyncs() {
     assert!(fsyncs < 2000.0, "every write had its own fsync: {info}");
     assert!(batch > 1.5, "writes were not grouped: {info}");
 }
+
+#[test]
+fn info_cores_reports_wal_writes_and_value_cache_hits() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.cmd_str(&["SET", "k", "v"]), "+OK\r\n");
+    for _ in 0..3 {
+        assert_eq!(r.cmd_str(&["GET", "k"]), "$1\r\nv\r\n");
+    }
+    let info = s.cli(&["INFO", "cores"]);
+    let field = |name: &str| -> f64 {
+        info.split([',', ':', '=', '\n', '\r'])
+            .collect::<Vec<_>>()
+            .windows(2)
+            .find(|w| w[0] == name)
+            .map(|w| w[1].parse().unwrap())
+            .unwrap_or_else(|| panic!("{name} missing from {info}"))
+    };
+    assert!(field("wal_writes") >= 1.0, "{info}");
+    assert!(field("avg_wal_batch") >= 1.0, "{info}");
+    // The SET filled the cache (write-through); every GET after it is a hit.
+    assert!(field("cache_hits") >= 3.0, "{info}");
+    assert!(field("cache_bytes") > 0.0, "{info}");
+}

@@ -331,12 +331,22 @@ pub fn render(sel: Selection, node: &Node, snaps: &[CoreSnapshot]) -> Result<Str
             field!(
                 out,
                 format!("core{}", s.core),
-                "commands={},clients={},forwarded={},fsyncs={},avg_fsync_batch={:.2},keys={}",
+                "commands={},clients={},forwarded={},fsyncs={},avg_fsync_batch={:.2},wal_writes={},\
+                 avg_wal_batch={:.2},cache_hits={},cache_misses={},cache_bytes={},keys={}",
                 s.commands,
                 s.clients,
                 s.forwarded,
                 s.fsyncs,
                 s.fsync_avg_batch,
+                s.wal_writes,
+                if s.wal_writes == 0 {
+                    0.0
+                } else {
+                    s.wal_written as f64 / s.wal_writes as f64
+                },
+                s.cache_hits,
+                s.cache_misses,
+                s.cache_bytes,
                 s.keys()
             );
         }

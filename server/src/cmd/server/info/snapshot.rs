@@ -34,6 +34,13 @@ pub struct CoreSnapshot {
     pub fsyncs: u64,
     pub fsync_avg_batch: f64,
     pub fsync_error: Option<String>,
+    /// WAL buffer writes and the writes they carried.
+    pub wal_writes: u64,
+    pub wal_written: u64,
+    /// Value cache: hits, misses, bytes charged.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub cache_bytes: usize,
     pub memtables: u64,
     pub block_cache: u64,
     /// `(db, keys, keys with a deadline)` for non-empty databases, when asked for.
@@ -81,6 +88,11 @@ impl CoreSnapshot {
             max_output_pending: max_o,
             fsyncs: shard.durability.fsyncs.get(),
             fsync_avg_batch: shard.durability.average_batch(),
+            wal_writes: shard.durability.flushes.get(),
+            wal_written: shard.durability.flushed_writes.get(),
+            cache_hits: shard.store.value_cache().hits(),
+            cache_misses: shard.store.value_cache().misses(),
+            cache_bytes: shard.store.value_cache().bytes(),
             fsync_error: shard.durability.last_fsync_error.borrow().clone(),
             memtables: shard
                 .store
