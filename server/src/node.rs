@@ -70,6 +70,7 @@ pub fn run(config: Config) -> Result<(), NodeError> {
         started_unix: crate::shard::now_ms() / 1000,
         shutdown: AtomicBool::new(false),
         connected_clients: AtomicUsize::new(0),
+        drained_cores: AtomicUsize::new(0),
         next_client_id: AtomicU64::new(1),
         config,
     });
@@ -218,8 +219,13 @@ async fn core_main(
     syncer.await;
     flusher.await;
     shard.store.flush_all()?;
-    // Other cores may still be finishing calls to us; give the mesh a moment before closing it.
-    glommio::timer::sleep(Duration::from_millis(50)).await;
+    // Other cores may still be finishing calls to us: keep serving the mesh until every core is done with
+    // its connections (bounded, in case a core failed), then close our end.
+    node.drained_cores.fetch_add(1, Ordering::AcqRel);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while node.drained_cores.load(Ordering::Acquire) < node.cores && Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    }
     shard.mesh.close();
     Ok(())
 }
@@ -254,7 +260,3 @@ fn run_id() -> String {
         .map(|_| std::char::from_digit(rng.gen_range(0..16), 16).unwrap())
         .collect()
 }
-
-// Keep unused-import lint quiet for the Ordering re-export used by callers.
-#[allow(dead_code)]
-fn _ordering(_: Ordering) {}

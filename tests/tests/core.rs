@@ -549,3 +549,36 @@ fn info_cores_reports_wal_writes_and_value_cache_hits() {
     assert!(field("cache_hits") >= 3.0, "{info}");
     assert!(field("cache_bytes") > 0.0, "{info}");
 }
+
+#[test]
+fn sigterm_under_cross_core_load_exits_cleanly() {
+    let mut s = Server::with_cores(2);
+    let port = s.port;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|t| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut r = slotkv_tests::Raw::connect(port);
+                let mut i = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // Keys on both cores, so every connection forwards to the other core.
+                    let key = format!("w{t}:{i}");
+                    r.send_cmd(&[b"SET", key.as_bytes(), b"v"]);
+                    r.send_cmd(&[b"MGET", b"a", b"b", key.as_bytes()]);
+                    if r.try_read_reply().is_none() || r.try_read_reply().is_none() {
+                        break;
+                    }
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.stop(), Some(0), "log:\n{}", s.log());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        let _ = w.join();
+    }
+    assert!(!s.log().contains("panicked"), "{}", s.log());
+}

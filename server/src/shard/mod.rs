@@ -50,6 +50,8 @@ pub struct Node {
     pub started_unix: u64,
     pub shutdown: AtomicBool,
     pub connected_clients: AtomicUsize,
+    /// Cores that finished serving their connections at shutdown; none closes its mesh before all have.
+    pub drained_cores: AtomicUsize,
     pub next_client_id: AtomicU64,
 }
 
