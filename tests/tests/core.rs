@@ -510,14 +510,7 @@ fn fsync_always_groups_concurrent_writes_into_shared_fsyncs() {
         t.join().unwrap();
     }
     let info = s.cli(&["INFO", "cores"]);
-    let field = |name: &str| -> f64 {
-        info.split([',', ':', '=', '\n', '\r'])
-            .collect::<Vec<_>>()
-            .windows(2)
-            .find(|w| w[0] == name)
-            .map(|w| w[1].parse().unwrap())
-            .unwrap_or_else(|| panic!("{name} missing from {info}"))
-    };
+    let field = |name: &str| cores_field(&info, name);
     let fsyncs = field("fsyncs");
     let batch = field("avg_fsync_batch");
     // 2000 acknowledged writes from 20 connections: each was fsynced, and fsyncs were shared.
@@ -535,14 +528,7 @@ fn info_cores_reports_wal_writes_and_value_cache_hits() {
         assert_eq!(r.cmd_str(&["GET", "k"]), "$1\r\nv\r\n");
     }
     let info = s.cli(&["INFO", "cores"]);
-    let field = |name: &str| -> f64 {
-        info.split([',', ':', '=', '\n', '\r'])
-            .collect::<Vec<_>>()
-            .windows(2)
-            .find(|w| w[0] == name)
-            .map(|w| w[1].parse().unwrap())
-            .unwrap_or_else(|| panic!("{name} missing from {info}"))
-    };
+    let field = |name: &str| cores_field(&info, name);
     assert!(field("wal_writes") >= 1.0, "{info}");
     assert!(field("avg_wal_batch") >= 1.0, "{info}");
     // The SET filled the cache (write-through); every GET after it is a hit.
@@ -581,4 +567,14 @@ fn sigterm_under_cross_core_load_exits_cleanly() {
         let _ = w.join();
     }
     assert!(!s.log().contains("panicked"), "{}", s.log());
+}
+
+/// A numeric field of the `# Cores` section of INFO (first core that has it).
+fn cores_field(info: &str, name: &str) -> f64 {
+    info.split([',', ':', '=', '\n', '\r'])
+        .collect::<Vec<_>>()
+        .windows(2)
+        .find(|w| w[0] == name)
+        .map(|w| w[1].parse().unwrap())
+        .unwrap_or_else(|| panic!("{name} missing from {info}"))
 }

@@ -51,7 +51,8 @@ fn encode(reply: &Reply, proto: Option<Protocol>, wbuf: &mut BytesMut) {
     }
 }
 
-/// Why a connection ended.
+/// Why a connection ended (debug log).
+#[derive(Debug)]
 enum Close {
     Peer,
     Quit,
@@ -193,7 +194,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
             rbuf = BytesMut::with_capacity(READ_CHUNK);
         }
     };
-    let _ = reason;
+    log::debug!("client id={} closed: {reason:?}", client.borrow().id);
     let _ = stream.close().await;
 }
 

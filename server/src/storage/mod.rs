@@ -363,12 +363,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes a range of the data column family (whole slots or databases): tombstones, so it is atomic.
-    /// Call [`Store::clear_value_cache`] once the batch is written.
-    pub fn delete_range(&self, batch: &mut WriteBatch, from: &[u8], to: &[u8]) {
-        batch.delete_range(from, to);
-    }
-
     /// A node metadata value.
     pub fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self.db.get(KeyCodec::meta_key(name))?)
