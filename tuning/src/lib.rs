@@ -227,6 +227,13 @@ impl RocksConfig {
         opts
     }
 
+    /// Options for the collection member families (`sub`, `score`): keys are `slot · db · keylen · key ·
+    /// version · member`, read by point lookups (whole-key blooms) and by ordered scans within one
+    /// collection, which a fixed-prefix hash memtable would not serve, so they keep the ordered skiplist.
+    pub fn member_cf_options(&self, cores: usize, cache: &rocksdb::Cache) -> rocksdb::Options {
+        self.cf_options(cores, cache)
+    }
+
     /// Options for a column family of one core's instance.
     pub fn cf_options(&self, cores: usize, cache: &rocksdb::Cache) -> rocksdb::Options {
         let mut opts = self.db_options(cores);

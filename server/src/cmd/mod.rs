@@ -11,14 +11,20 @@
 //!   DBSIZE — always. It splits the work into per-core `local` runs over the channel mesh and merges the
 //!   replies.
 //!
-//! Families: [`strings`], [`keys`] (the keyspace), [`server`] (connection and server commands).
+//! Families: [`strings`], [`keys`] (the keyspace), [`hashes`], [`lists`], [`sets`], [`zsets`] (with the
+//! helpers they share in [`collection`]), [`server`] (connection and server commands).
 
 pub mod args;
+pub mod collection;
 mod error;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
+pub mod zsets;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -76,45 +82,50 @@ pub mod flags {
     ];
 }
 
-/// Where a command's keys are, as Redis's legacy (first, last, step) triple: `last = -1` means "to the
-/// end", `last = -2` "to the end but one".
+/// Where a command's keys are: Redis's legacy (first, last, step) triple — `last = -1` means "to the end",
+/// `last = -2` "to the end but one" — plus, for commands that say how many keys follow (ZUNIONSTORE,
+/// LMPOP, SINTERCARD, ...), the position of that count (`numkeys`, 0 for none): the keys are the
+/// `numkeys` arguments after it. A count that is not a valid number adds no keys (the command then fails
+/// with Redis's error wherever it runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeySpec {
     pub first: i32,
     pub last: i32,
     pub step: i32,
+    pub numkeys: i32,
 }
 
 impl KeySpec {
-    pub const NONE: KeySpec = KeySpec {
-        first: 0,
-        last: 0,
-        step: 0,
-    };
-    pub const ONE: KeySpec = KeySpec {
-        first: 1,
-        last: 1,
-        step: 1,
-    };
-    pub const TWO: KeySpec = KeySpec {
-        first: 1,
-        last: 2,
-        step: 1,
-    };
-    pub const ALL: KeySpec = KeySpec {
-        first: 1,
-        last: -1,
-        step: 1,
-    };
-    pub const PAIRS: KeySpec = KeySpec {
-        first: 1,
-        last: -1,
-        step: 2,
-    };
+    pub const NONE: KeySpec = KeySpec::range(0, 0, 0);
+    pub const ONE: KeySpec = KeySpec::range(1, 1, 1);
+    pub const TWO: KeySpec = KeySpec::range(1, 2, 1);
+    pub const ALL: KeySpec = KeySpec::range(1, -1, 1);
+    pub const PAIRS: KeySpec = KeySpec::range(1, -1, 2);
+
+    /// The legacy triple alone.
+    pub const fn range(first: i32, last: i32, step: i32) -> KeySpec {
+        KeySpec {
+            first,
+            last,
+            step,
+            numkeys: 0,
+        }
+    }
+
+    /// Keys counted by the argument at `at` (plus the legacy triple, e.g. a destination key at 1).
+    pub const fn counted(first: i32, last: i32, at: i32) -> KeySpec {
+        KeySpec {
+            first,
+            last,
+            step: 1,
+            numkeys: at,
+        }
+    }
 
     /// Indexes of the key arguments in `args` (args[0] is the command name).
     #[inline]
-    pub fn positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+    pub fn positions(&self, args: &[Bytes]) -> impl Iterator<Item = usize> {
+        let argc = args.len();
         let (first, step) = (self.first.max(0) as usize, self.step.max(1) as usize);
         let last = match self.last {
             0 => 0,
@@ -122,7 +133,20 @@ impl KeySpec {
             l => (l as usize).min(argc.saturating_sub(1)),
         };
         let end = if self.first == 0 { 0 } else { last + 1 };
-        (first..end).step_by(step)
+        let counted = match self.numkeys {
+            0 => 0..0,
+            at => {
+                let at = at as usize;
+                let n = args
+                    .get(at)
+                    .and_then(|a| std::str::from_utf8(a).ok())
+                    .and_then(|a| a.parse::<usize>().ok())
+                    .filter(|n| at + n < argc)
+                    .unwrap_or(0);
+                at + 1..at + 1 + n
+            }
+        };
+        (first..end).step_by(step).chain(counted)
     }
 }
 
@@ -315,15 +339,43 @@ mod tests {
 
     #[test]
     fn key_positions() {
-        let p: Vec<_> = KeySpec::ONE.positions(3).collect();
+        let args =
+            |n: usize| -> Vec<Bytes> { (0..n).map(|i| Bytes::from(i.to_string())).collect() };
+        let p: Vec<_> = KeySpec::ONE.positions(&args(3)).collect();
         assert_eq!(p, vec![1]);
-        let p: Vec<_> = KeySpec::ALL.positions(4).collect();
+        let p: Vec<_> = KeySpec::ALL.positions(&args(4)).collect();
         assert_eq!(p, vec![1, 2, 3]);
-        let p: Vec<_> = KeySpec::PAIRS.positions(5).collect();
+        let p: Vec<_> = KeySpec::PAIRS.positions(&args(5)).collect();
         assert_eq!(p, vec![1, 3]);
-        let p: Vec<_> = KeySpec::NONE.positions(5).collect();
+        let p: Vec<_> = KeySpec::NONE.positions(&args(5)).collect();
         assert!(p.is_empty());
-        let p: Vec<_> = KeySpec::TWO.positions(3).collect();
+        let p: Vec<_> = KeySpec::TWO.positions(&args(3)).collect();
         assert_eq!(p, vec![1, 2]);
+        // ZUNIONSTORE dst 2 a b WEIGHTS 1 2
+        let z: Vec<Bytes> = ["zunionstore", "dst", "2", "a", "b", "weights", "1", "2"]
+            .iter()
+            .map(|s| Bytes::from(*s))
+            .collect();
+        let p: Vec<_> = KeySpec::counted(1, 1, 2).positions(&z).collect();
+        assert_eq!(p, vec![1, 3, 4]);
+        // LMPOP 2 a b LEFT; a count past the end or not a number adds nothing.
+        let l: Vec<Bytes> = ["lmpop", "2", "a", "b", "left"]
+            .iter()
+            .map(|s| Bytes::from(*s))
+            .collect();
+        assert_eq!(
+            KeySpec::counted(0, 0, 1).positions(&l).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        let bad: Vec<Bytes> = ["lmpop", "9", "a"]
+            .iter()
+            .map(|s| Bytes::from(*s))
+            .collect();
+        assert!(KeySpec::counted(0, 0, 1).positions(&bad).next().is_none());
+        let bad: Vec<Bytes> = ["lmpop", "x", "a"]
+            .iter()
+            .map(|s| Bytes::from(*s))
+            .collect();
+        assert!(KeySpec::counted(0, 0, 1).positions(&bad).next().is_none());
     }
 }

@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use super::{keys, lowercase_name, server, strings, CmdError, CommandSpec};
+use super::{
+    hashes, keys, lists, lowercase_name, server, sets, strings, zsets, CmdError, CommandSpec,
+};
 
 type Table = ahash::AHashMap<&'static [u8], &'static CommandSpec>;
 
@@ -28,6 +30,10 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
     strings::COMMANDS
         .iter()
         .chain(keys::COMMANDS.iter())
+        .chain(hashes::COMMANDS.iter())
+        .chain(lists::COMMANDS.iter())
+        .chain(sets::COMMANDS.iter())
+        .chain(zsets::COMMANDS.iter())
         .chain(server::COMMANDS.iter())
 }
 

@@ -157,7 +157,7 @@ impl Shard {
             return Dispatch::Done(CmdError::NoAuth.to_reply());
         }
         let db = client.db;
-        let mut positions = spec.keys.positions(args.len());
+        let mut positions = spec.keys.positions(&args);
         let target = match positions.next() {
             None => None,
             Some(first) => {

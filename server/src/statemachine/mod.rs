@@ -16,7 +16,10 @@ mod writer;
 
 pub use writer::SlotWriter;
 
-use crate::cmd::{keys::KeyOp, strings::StringOp, CmdError};
+use crate::cmd::{
+    hashes::HashOp, keys::KeyOp, lists::ListOp, sets::SetOp, strings::StringOp, zsets::ZSetOp,
+    CmdError,
+};
 use crate::slot::SlotId;
 use resp::Reply;
 
@@ -28,6 +31,10 @@ pub const ENTRY_VERSION: u8 = 1;
 pub enum Mutation {
     String(StringOp),
     Key(KeyOp),
+    Hash(HashOp),
+    List(ListOp),
+    Set(SetOp),
+    ZSet(ZSetOp),
 }
 
 /// A mutation with everything needed to apply it identically anywhere.
@@ -46,5 +53,9 @@ pub fn apply(entry: &LogEntry, w: &mut SlotWriter<'_>) -> Result<Reply, CmdError
     match &entry.mutation {
         Mutation::String(op) => op.apply(w),
         Mutation::Key(op) => op.apply(w),
+        Mutation::Hash(op) => op.apply(w),
+        Mutation::List(op) => op.apply(w),
+        Mutation::Set(op) => op.apply(w),
+        Mutation::ZSet(op) => op.apply(w),
     }
 }

@@ -9,8 +9,9 @@ use bytes::Bytes;
 use rocksdb::WriteBatch;
 
 use crate::slot::SlotId;
+use crate::storage::collection::{score_member, CollectionMeta, Family, Value};
 use crate::storage::keycodec::{KeyBuf, KeyCodec};
-use crate::storage::record::{Record, HEADER_LEN};
+use crate::storage::record::{Record, ValueType, HEADER_LEN};
 use crate::storage::{KeyCounts, StorageError, Store};
 
 /// Reads and writes of one log entry against one slot of one database.
@@ -35,6 +36,10 @@ pub struct SlotWriter<'a> {
     wiped: Option<Option<u8>>,
     /// The earliest deadline this entry added to the expire index (the expiry schedule is told after commit).
     pub new_deadline: Option<u64>,
+    /// The slot's next collection version after this entry, when it created collections.
+    next_version: Option<u64>,
+    /// Member writes of this entry, newest last, so its own later point reads see them.
+    member_overlay: Vec<(Family, KeyBuf, Option<Bytes>)>,
 }
 
 impl<'a> SlotWriter<'a> {
@@ -52,7 +57,131 @@ impl<'a> SlotWriter<'a> {
             counts: None,
             wiped: None,
             new_deadline: None,
+            next_version: None,
+            member_overlay: Vec::new(),
         }
+    }
+
+    /// A fresh version for a collection created by this entry: never handed out before in this slot
+    /// (since its last FLUSHALL, which also wiped every member), the same on every replica.
+    pub fn new_version(&mut self) -> Result<u64, StorageError> {
+        let v = match self.next_version {
+            Some(v) => v,
+            None => self.store.next_version(self.slot)?,
+        };
+        self.next_version = Some(v + 1);
+        Ok(v)
+    }
+
+    /// A new, empty collection record of `vtype` (with a fresh version, no deadline). Not stored until
+    /// [`SlotWriter::put`].
+    pub fn new_collection(&mut self, vtype: ValueType) -> Result<Record, StorageError> {
+        let version = self.new_version()?;
+        Ok(CollectionMeta::empty(vtype).record(vtype, 0, version))
+    }
+
+    /// The stored value of a member, this entry's own writes included.
+    pub fn get_member(
+        &mut self,
+        family: Family,
+        key: &[u8],
+        version: u64,
+        member: &[u8],
+    ) -> Result<Option<Bytes>, StorageError> {
+        if !self.member_overlay.is_empty() {
+            let k = KeyCodec::sub_key(self.slot, self.db, key, version, member);
+            if let Some((_, _, v)) = self
+                .member_overlay
+                .iter()
+                .rev()
+                .find(|(f, mk, _)| *f == family && *mk == k)
+            {
+                return Ok(v.clone());
+            }
+        }
+        self.store
+            .get_member(family, self.slot, self.db, key, version, member)
+    }
+
+    /// Stores a member. The caller keeps the metadata record's count right.
+    pub fn put_member(
+        &mut self,
+        family: Family,
+        key: &[u8],
+        version: u64,
+        member: &[u8],
+        value: &[u8],
+    ) {
+        let k = KeyCodec::sub_key(self.slot, self.db, key, version, member);
+        self.batch.put_cf(self.store.cf(family), &k, value);
+        self.member_overlay
+            .push((family, k, Some(Bytes::copy_from_slice(value))));
+    }
+
+    /// Deletes a member. The caller keeps the metadata record's count right.
+    pub fn delete_member(&mut self, family: Family, key: &[u8], version: u64, member: &[u8]) {
+        let k = KeyCodec::sub_key(self.slot, self.db, key, version, member);
+        self.batch.delete_cf(self.store.cf(family), &k);
+        self.member_overlay.push((family, k, None));
+    }
+
+    /// Stores a sorted-set member with its score in both orders (`sub`: member → score, `score`:
+    /// score · member). `old` is the member's current score, whose `score` entry goes.
+    pub fn put_scored(
+        &mut self,
+        key: &[u8],
+        version: u64,
+        member: &[u8],
+        score: f64,
+        old: Option<f64>,
+    ) {
+        if let Some(old) = old {
+            self.delete_member(Family::Score, key, version, &score_member(old, member));
+        }
+        self.put_member(
+            Family::Sub,
+            key,
+            version,
+            member,
+            &crate::storage::collection::score_value(score),
+        );
+        self.put_member(
+            Family::Score,
+            key,
+            version,
+            &score_member(score, member),
+            &[],
+        );
+    }
+
+    /// Deletes a sorted-set member whose current score is `score`, from both orders.
+    pub fn delete_scored(&mut self, key: &[u8], version: u64, member: &[u8], score: f64) {
+        self.delete_member(Family::Sub, key, version, member);
+        self.delete_member(Family::Score, key, version, &score_member(score, member));
+    }
+
+    /// Stores a whole key (RENAME, COPY, cross-slot moves): a string as is; a collection under a fresh
+    /// version with every member (the `score` order of a sorted set is rebuilt from its members). Whatever
+    /// `key` held before is replaced (its members are orphaned by version).
+    pub fn put_value(&mut self, key: &Bytes, value: &Value) -> Result<(), StorageError> {
+        let mut record = value.record.clone();
+        if record.vtype != ValueType::String {
+            record.version = self.new_version()?;
+            for (member, v) in &value.members {
+                self.put_member(Family::Sub, key, record.version, member, v);
+                if record.vtype == ValueType::ZSet {
+                    let score = crate::storage::collection::parse_score_value(v)?;
+                    self.put_member(
+                        Family::Score,
+                        key,
+                        record.version,
+                        &score_member(score, member),
+                        &[],
+                    );
+                }
+            }
+        }
+        self.put(key, record)
     }
 
     /// The stored record of `key`, expired or not.
@@ -167,12 +296,21 @@ impl<'a> SlotWriter<'a> {
                     &KeyCodec::expire_prefix_end(self.slot, db)[..],
                 );
                 self.batch.delete(KeyCodec::slot_counts_key(self.slot, db));
+                for family in Family::ALL {
+                    self.batch.delete_range_cf(self.store.cf(family), from, to);
+                }
             }
             None => {
                 let (from, to) = KeyCodec::slot_range(self.slot);
                 self.batch.delete_range(from, to);
+                for family in Family::ALL {
+                    self.batch.delete_range_cf(self.store.cf(family), from, to);
+                }
+                // The version counter went with the range: versions restart, and so do members.
+                self.next_version = None;
             }
         }
+        self.member_overlay.clear();
         self.overlay.clear();
         // Earlier writes of this entry need not reach the cache: it is cleared on commit (flushes are
         // rare; clearing everything is simpler than finding one slot's keys).
@@ -200,8 +338,15 @@ impl<'a> SlotWriter<'a> {
         if let Some(wiped) = self.wiped {
             match wiped {
                 Some(db) => self.store.reset_counts(self.slot, std::iter::once(db)),
-                None => self.store.reset_counts(self.slot, 0..=253u8),
+                None => {
+                    self.store.reset_counts(self.slot, 0..=253u8);
+                    self.store.forget_versions(self.slot);
+                }
             }
+        }
+        if let Some(next) = self.next_version {
+            self.batch
+                .put(KeyCodec::slot_version_key(self.slot), next.to_be_bytes());
         }
         // An overwrite leaves the counts as they were: then they are not rewritten (most SETs).
         let unchanged = match self.counts {
@@ -226,6 +371,9 @@ impl<'a> SlotWriter<'a> {
             self.store
                 .cache_forget(self.writes.iter().map(|(pk, _)| &pk[..]));
             return Err(e);
+        }
+        if let Some(next) = self.next_version {
+            self.store.set_next_version(self.slot, next);
         }
         if self.caching {
             self.store.cache_committed(self.clears_cache, self.writes);

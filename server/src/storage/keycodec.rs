@@ -10,7 +10,20 @@
 //! | `default`     | slot (u16 BE) · db (u8) · user key                | [`Record`](super::record)|
 //! | `default`     | slot · `FE` · db · deadline ms (u64 BE) · key     | empty (expire index)     |
 //! | `default`     | slot · `FF` · db                                  | key counts of slot · db  |
+//! | `default`     | slot · `FF` · `FF`                                | next collection version  |
 //! | `default`     | `FF FF` · name                                    | node metadata            |
+//! | `sub`         | slot · db · keylen (u32 BE) · key · version · sub | member value             |
+//! | `score`       | slot · db · keylen · key · version · score · member | empty                  |
+//!
+//! Collections (hash, list, set, sorted set) keep a metadata record under their data key (type, deadline,
+//! version, member count) and one record per member in the `sub` family: a hash field and its value, a set
+//! member (empty value), a list element under its position, a sorted-set member and its score. Sorted sets
+//! also keep `score · member` in the `score` family for range queries. The key's length comes first so
+//! one collection's members are one contiguous range that no other key's range overlaps ("ab" + version
+//! cannot be mistaken for key "a" + something). The version is the metadata record's: a collection that
+//! is deleted, expired or overwritten leaves members under a version no metadata record carries, which
+//! readers never look at and the compaction filter (storage/compaction.rs) drops. See
+//! docs/storage-format.md.
 //!
 //! Everything about a slot — its records, its expire index and its key counts — lies inside the slot's
 //! range, so a slot is copied, migrated or dropped as one range and stays self-consistent. Within a slot
@@ -138,9 +151,164 @@ impl KeyCodec {
     }
 }
 
+/// A decoded member key.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SubKeyParts<'a> {
+    pub slot: SlotId,
+    pub db: u8,
+    pub key: &'a [u8],
+    pub version: u64,
+    pub member: &'a [u8],
+}
+
+/// Bytes of `slot · db · keylen · key · version` before a member's own bytes.
+pub fn sub_prefix_len(key_len: usize) -> usize {
+    DATA_PREFIX_LEN + 4 + key_len + 8
+}
+
+impl KeyCodec {
+    /// `slot · db · keylen · key · version`: the prefix of every member of one collection.
+    pub fn sub_prefix(slot: SlotId, db: u8, key: &[u8], version: u64) -> KeyBuf {
+        let mut out = KeyBuf::with_capacity(sub_prefix_len(key.len()) + 16);
+        out.extend_from_slice(&slot.0.to_be_bytes());
+        out.push(db);
+        out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        out.extend_from_slice(key);
+        out.extend_from_slice(&version.to_be_bytes());
+        out
+    }
+
+    /// `sub_prefix · member`.
+    pub fn sub_key(slot: SlotId, db: u8, key: &[u8], version: u64, member: &[u8]) -> KeyBuf {
+        let mut out = Self::sub_prefix(slot, db, key, version);
+        out.extend_from_slice(member);
+        out
+    }
+
+    /// The first key after every member of the collection (exclusive upper bound of its range).
+    pub fn sub_prefix_end(slot: SlotId, db: u8, key: &[u8], version: u64) -> KeyBuf {
+        // version + 1 cannot overflow in practice (versions count up from 1); saturate regardless.
+        let mut out = Self::sub_prefix(slot, db, key, version);
+        let n = out.len();
+        match version.checked_add(1) {
+            Some(v) => out[n - 8..].copy_from_slice(&v.to_be_bytes()),
+            None => out.push(0xFF),
+        }
+        out
+    }
+
+    /// Splits a `sub` or `score` key into its parts.
+    pub fn decode_sub_key(raw: &[u8]) -> Option<SubKeyParts<'_>> {
+        if raw.len() < DATA_PREFIX_LEN + 4 {
+            return None;
+        }
+        let slot = SlotId(u16::from_be_bytes([raw[0], raw[1]]));
+        let key_len = u32::from_be_bytes(raw[3..7].try_into().ok()?) as usize;
+        let key_end = 7usize.checked_add(key_len)?;
+        if raw.len() < key_end + 8 {
+            return None;
+        }
+        let version = u64::from_be_bytes(raw[key_end..key_end + 8].try_into().ok()?);
+        Some(SubKeyParts {
+            slot,
+            db: raw[2],
+            key: &raw[7..key_end],
+            version,
+            member: &raw[key_end + 8..],
+        })
+    }
+
+    /// Where a slot's next collection version is kept (inside the slot's range, after its counts).
+    pub fn slot_version_key(slot: SlotId) -> [u8; 4] {
+        let s = slot.0.to_be_bytes();
+        [s[0], s[1], SLOT_META_DB, 0xFF]
+    }
+}
+
+/// Encodes a score so that byte order is numeric order: -inf < negatives < 0 < positives < +inf. `-0.0`
+/// is stored as `0.0` (Redis treats them as one score). NaN is never stored (commands reject it).
+#[inline]
+pub fn encode_score(score: f64) -> [u8; 8] {
+    let score = if score == 0.0 { 0.0 } else { score };
+    let bits = score.to_bits();
+    let ordered = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
+    ordered.to_be_bytes()
+}
+
+/// The inverse of [`encode_score`].
+#[inline]
+pub fn decode_score(raw: [u8; 8]) -> f64 {
+    let ordered = u64::from_be_bytes(raw);
+    let bits = if ordered >> 63 == 1 {
+        ordered & !(1 << 63)
+    } else {
+        !ordered
+    };
+    f64::from_bits(bits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scores_order_as_numbers() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -2.5,
+            -1.0,
+            -f64::MIN_POSITIVE,
+            0.0,
+            f64::MIN_POSITIVE,
+            1.0,
+            2.5,
+            1e300,
+            f64::INFINITY,
+        ];
+        for w in xs.windows(2) {
+            assert!(
+                encode_score(w[0]) < encode_score(w[1]),
+                "{} < {}",
+                w[0],
+                w[1]
+            );
+        }
+        for x in xs {
+            assert_eq!(decode_score(encode_score(x)), x);
+        }
+        assert_eq!(encode_score(-0.0), encode_score(0.0));
+    }
+
+    #[test]
+    fn sub_keys_round_trip_and_do_not_overlap() {
+        let k = KeyCodec::sub_key(SlotId(9), 2, b"ab", 7, b"field");
+        assert_eq!(
+            KeyCodec::decode_sub_key(&k),
+            Some(SubKeyParts {
+                slot: SlotId(9),
+                db: 2,
+                key: b"ab",
+                version: 7,
+                member: b"field"
+            })
+        );
+        // Key "a" with any member sorts outside key "ab"'s range, and versions do not overlap either.
+        let a = KeyCodec::sub_key(SlotId(9), 2, b"a", 7, b"b\0\0\0\0\0\0\0\x07field");
+        let (lo, hi) = (
+            KeyCodec::sub_prefix(SlotId(9), 2, b"ab", 7),
+            KeyCodec::sub_prefix_end(SlotId(9), 2, b"ab", 7),
+        );
+        assert!(a < lo || a >= hi);
+        assert!(k >= lo && k < hi);
+        let v8 = KeyCodec::sub_key(SlotId(9), 2, b"ab", 8, b"");
+        assert!(v8 >= hi);
+        assert!(KeyCodec::decode_sub_key(&k[..9]).is_none());
+    }
 
     #[test]
     fn data_keys_round_trip_and_order_by_slot() {

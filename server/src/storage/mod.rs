@@ -13,6 +13,7 @@
 //! first; the writer keeps it coherent, which is why no other code may write data keys.
 
 pub mod cache;
+pub mod collection;
 pub mod compaction;
 pub mod keycodec;
 pub mod record;
@@ -29,6 +30,7 @@ use rocksdb::{
 
 use crate::slot::SlotId;
 use cache::ValueCache;
+use collection::Family;
 use keycodec::{KeyBuf, KeyCodec};
 use record::{CorruptRecord, Record};
 
@@ -77,6 +79,8 @@ pub struct Store {
     write_opts: WriteOptions,
     /// Cache of the counts records, loaded lazily.
     counts: std::cell::RefCell<ahash::AHashMap<(u16, u8), KeyCounts>>,
+    /// Cache of each slot's next collection version, loaded lazily.
+    versions: std::cell::RefCell<ahash::AHashMap<u16, u64>>,
     /// Decoded records of hot keys; disabled (budget 0) until [`Store::set_cache_budget`].
     cache: std::cell::RefCell<ValueCache>,
 }
@@ -93,17 +97,31 @@ impl Store {
         const _: () = assert!(tuning::DATA_PREFIX_LEN == keycodec::DATA_PREFIX_LEN);
         let mut data_opts = cfg.data_cf_options(cores, &cache);
         data_opts.set_compaction_filter("slotkv-expired", compaction::drop_expired_records);
-        let cfs = vec![ColumnFamilyDescriptor::new(
+        let mut cfs = vec![ColumnFamilyDescriptor::new(
             rocksdb::DEFAULT_COLUMN_FAMILY_NAME,
             data_opts,
         )];
-        let db = DB::open_cf_descriptors(&db_opts, path, cfs)?;
+        let db_slot = compaction::DbSlot::default();
+        for family in Family::ALL {
+            let mut opts = cfg.member_cf_options(cores, &cache);
+            opts.set_compaction_filter_factory(compaction::OrphanFilterFactory {
+                db: db_slot.clone(),
+                name: match family {
+                    Family::Sub => c"slotkv-orphaned-members",
+                    Family::Score => c"slotkv-orphaned-scores",
+                },
+            });
+            cfs.push(ColumnFamilyDescriptor::new(family.cf_name(), opts));
+        }
+        let db = Arc::new(DB::open_cf_descriptors(&db_opts, path, cfs)?);
+        let _ = db_slot.set(Arc::downgrade(&db));
         let mut write_opts = WriteOptions::default();
         write_opts.set_sync(false);
         Ok(Store {
-            db: Arc::new(db),
+            db,
             write_opts,
             counts: Default::default(),
+            versions: Default::default(),
             cache: Default::default(),
         })
     }
@@ -393,6 +411,17 @@ impl Store {
     pub fn flush_all(&self) -> Result<(), StorageError> {
         self.db.flush_wal(true)?;
         self.db.flush()?;
+        for family in Family::ALL {
+            self.db.flush_cf(self.cf(family))?;
+        }
         Ok(())
+    }
+}
+
+impl Drop for Store {
+    /// Background compactions run member filters that read this instance; they are stopped (and waited
+    /// for) while the instance is still certainly open.
+    fn drop(&mut self) {
+        self.db.cancel_all_background_work(true);
     }
 }

@@ -456,3 +456,143 @@ fn cache_hit_is_cheaper_than_rocksdb() {
     eprintln!("get from memtable: {rocks:.0} ns; from the value cache: {cached:.0} ns");
     assert!(cached * 2.0 < rocks, "{cached} vs {rocks}");
 }
+
+mod collections {
+    use super::*;
+    use crate::storage::collection::{CollectionMeta, Family, Value};
+    use crate::storage::record::ValueType;
+
+    /// Creates (or replaces) hash `key` with `fields` through the writer, as a command would.
+    fn hset(store: &Store, slot: SlotId, key: &str, fields: &[(&str, &str)]) -> u64 {
+        let key = Bytes::copy_from_slice(key.as_bytes());
+        let mut w = SlotWriter::new(store, slot, 0, 1000);
+        let mut rec = w.new_collection(ValueType::Hash).unwrap();
+        for (f, v) in fields {
+            w.put_member(Family::Sub, &key, rec.version, f.as_bytes(), v.as_bytes());
+        }
+        let mut meta = CollectionMeta::of(&rec).unwrap();
+        meta.count = fields.len() as u64;
+        rec.payload = meta.encode(ValueType::Hash);
+        let version = rec.version;
+        w.put(&key, rec).unwrap();
+        assert!(w.commit().unwrap());
+        version
+    }
+
+    fn members(store: &Store, slot: SlotId, key: &str, version: u64) -> Vec<(Bytes, Bytes)> {
+        let mut out = Vec::new();
+        let mut c = store.member_cursor(Family::Sub, slot, 0, key.as_bytes(), version);
+        c.seek_to_first();
+        while c.valid() {
+            out.push((
+                Bytes::copy_from_slice(c.member()),
+                Bytes::copy_from_slice(c.value()),
+            ));
+            c.next();
+        }
+        c.status().unwrap();
+        out
+    }
+
+    fn compact_all(store: &Store) {
+        store.flush_all().unwrap();
+        store.db.compact_range::<&[u8], &[u8]>(None, None);
+        for f in Family::ALL {
+            store
+                .db
+                .compact_range_cf::<&[u8], &[u8]>(store.cf(f), None, None);
+        }
+    }
+
+    #[test]
+    fn versions_are_unique_per_slot_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let slot = SlotId(11);
+        let (v1, v2) = {
+            let store = Store::open(dir.path(), 1, &tuning::RocksConfig::default()).unwrap();
+            let v1 = hset(&store, slot, "a", &[("f", "1")]);
+            let v2 = hset(&store, slot, "b", &[("f", "1")]);
+            store.flush_all().unwrap();
+            (v1, v2)
+        };
+        assert!(v2 > v1);
+        let store = Store::open(dir.path(), 1, &tuning::RocksConfig::default()).unwrap();
+        let v3 = hset(&store, slot, "a", &[("g", "2")]);
+        assert!(v3 > v2, "a reopened store must not hand out {v3} again");
+        // The member cursor sees exactly the live version's members, in member order.
+        assert_eq!(
+            members(&store, slot, "a", v3),
+            vec![("g".into(), "2".into())]
+        );
+        assert_eq!(
+            members(&store, slot, "b", v2),
+            vec![("f".into(), "1".into())]
+        );
+    }
+
+    #[test]
+    fn compaction_drops_members_of_deleted_overwritten_and_expired_collections_only() {
+        let (_dir, store) = open();
+        let slot = SlotId(3);
+        let now = crate::shard::now_ms();
+        let kept = hset(&store, slot, "kept", &[("a", "1"), ("b", "2")]);
+        let deleted = hset(&store, slot, "deleted", &[("a", "1")]);
+        let old = hset(&store, slot, "recreated", &[("old", "1")]);
+        let new = hset(&store, slot, "recreated", &[("new", "1")]);
+        let to_string = hset(&store, slot, "now-a-string", &[("a", "1")]);
+        let expired = hset(&store, slot, "expired", &[("a", "1")]);
+        let mut w = SlotWriter::new(&store, slot, 0, now);
+        w.delete(&Bytes::from_static(b"deleted")).unwrap();
+        w.put(
+            &Bytes::from_static(b"now-a-string"),
+            Record::string(Bytes::from_static(b"v"), 0, 0),
+        )
+        .unwrap();
+        let mut rec = w.get(b"expired").unwrap().unwrap();
+        rec.expire_at = now - 1;
+        w.put(&Bytes::from_static(b"expired"), rec).unwrap();
+        w.commit().unwrap();
+        // Before compaction the orphans are still stored (nothing reads them).
+        assert_eq!(members(&store, slot, "deleted", deleted).len(), 1);
+        compact_all(&store);
+        assert_eq!(members(&store, slot, "kept", kept).len(), 2);
+        assert_eq!(members(&store, slot, "recreated", new).len(), 1);
+        for (key, version) in [
+            ("deleted", deleted),
+            ("recreated", old),
+            ("now-a-string", to_string),
+            ("expired", expired),
+        ] {
+            assert!(
+                members(&store, slot, key, version).is_empty(),
+                "members of {key} v{version} must be dropped"
+            );
+        }
+    }
+
+    #[test]
+    fn flushdb_wipes_members_and_put_value_moves_a_collection() {
+        let (_dir, store) = open();
+        let slot = SlotId(8);
+        let v = hset(&store, slot, "h", &[("f1", "x"), ("f2", "y")]);
+        let rec = store.get(slot, 0, b"h").unwrap().unwrap();
+        let value = Value {
+            members: store.members_of(slot, 0, b"h", &rec).unwrap(),
+            record: rec,
+        };
+        let mut w = SlotWriter::new(&store, slot, 0, 1000);
+        w.put_value(&Bytes::from_static(b"h2"), &value).unwrap();
+        w.commit().unwrap();
+        let moved = store.get(slot, 0, b"h2").unwrap().unwrap();
+        assert_ne!(moved.version, v);
+        assert_eq!(
+            store.members_of(slot, 0, b"h2", &moved).unwrap(),
+            value.members
+        );
+        let mut w = SlotWriter::new(&store, slot, 0, 1000);
+        w.delete_all(Some(0));
+        w.commit().unwrap();
+        assert!(members(&store, slot, "h", v).is_empty());
+        assert!(members(&store, slot, "h2", moved.version).is_empty());
+    }
+}

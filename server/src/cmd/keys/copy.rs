@@ -14,7 +14,7 @@ use crate::cmd::args::{is, parse_i64};
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::slot::SlotId;
 use crate::statemachine::{LogEntry, Mutation};
-use crate::storage::record::Record;
+use crate::storage::collection::Value;
 
 struct CopyArgs {
     dst_db: u8,
@@ -56,14 +56,14 @@ fn parse(args: &[Bytes], db: u8, databases: usize) -> Result<CopyArgs, CmdError>
     Ok(out)
 }
 
-fn restore_entry(dst: &Bytes, record: Record, c: &CopyArgs, now_ms: u64) -> LogEntry {
+fn restore_entry(dst: &Bytes, value: Value, c: &CopyArgs, now_ms: u64) -> LogEntry {
     LogEntry {
         slot: SlotId::of_key(dst),
         db: c.dst_db,
         now_ms,
         mutation: Mutation::Key(KeyOp::Restore {
             key: dst.clone(),
-            record,
+            value,
             replace: c.replace,
         }),
     }
@@ -71,10 +71,15 @@ fn restore_entry(dst: &Bytes, record: Record, c: &CopyArgs, now_ms: u64) -> LogE
 
 pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
     let c = parse(args, ctx.db, ctx.shard.node.config.databases)?;
-    let Some(record) = ctx.get(&args[1])? else {
+    let src = &args[1];
+    let Some(value) = ctx
+        .shard
+        .store
+        .read_value(SlotId::of_key(src), ctx.db, src, ctx.now_ms)?
+    else {
         return Ok(Reply::Integer(0));
     };
-    let entry = restore_entry(&args[2], record, &c, ctx.now_ms);
+    let entry = restore_entry(&args[2], value, &c, ctx.now_ms);
     let (reply, seq) = ctx.shard.propose(&entry)?;
     ctx.wait_seq = ctx.wait_seq.max(seq);
     Ok(reply)
@@ -86,10 +91,10 @@ pub fn spread(s: Spread) -> ReplyFuture {
         let result = async {
             let c = parse(&s.args, s.db, s.shard.node.config.databases)?;
             let src = s.args[1].clone();
-            let Some(record) = remote::read_live(&s.shard, s.db, s.now_ms, src).await? else {
+            let Some(value) = remote::read_live(&s.shard, s.db, s.now_ms, src).await? else {
                 return Ok(Reply::Integer(0));
             };
-            let entry = restore_entry(&s.args[2], record, &c, s.now_ms);
+            let entry = restore_entry(&s.args[2], value, &c, s.now_ms);
             remote::propose_durable(&s.shard, entry).await
         };
         result.await.unwrap_or_else(|e| e.to_reply())

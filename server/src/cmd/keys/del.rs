@@ -36,7 +36,7 @@ pub fn spread(s: Spread) -> ReplyFuture {
 
 /// Runs `args[0]` with each core's share of the keys (positions per `keys`) on that core.
 pub async fn per_core_legs(s: &Spread, keys: KeySpec) -> Vec<Reply> {
-    let groups = s.keys_by_core(keys.positions(s.args.len()));
+    let groups = s.keys_by_core(keys.positions(&s.args));
     let mut legs = Vec::with_capacity(groups.len());
     for (core, idx) in &groups {
         let mut args = Vec::with_capacity(idx.len() + 1);

@@ -32,7 +32,7 @@ use resp::Reply;
 use super::{flags::*, CmdError, CommandSpec, KeySpec};
 use crate::slot::SlotId;
 use crate::statemachine::SlotWriter;
-use crate::storage::record::Record;
+use crate::storage::collection::Value;
 
 /// Deterministic writes of the keyspace family.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,18 +54,17 @@ pub enum KeyOp {
     /// RENAME / RENAMENX with both keys in this slot. Reply OK (or 1/0 for NX); `ERR no such key` when the
     /// source is missing.
     Rename { src: Bytes, dst: Bytes, nx: bool },
-    /// Stores a whole record under `key` (the write half of COPY, and of RENAME across slots). With
-    /// `replace` false an existing live key wins and the reply is 0; otherwise the reply is 1. The record is
-    /// taken as a string-like whole value: collection types, whose members live in sub-keys, must copy
-    /// those too when they arrive.
+    /// Stores a whole key, members included (the write half of COPY, and of RENAME across slots). With
+    /// `replace` false an existing live key wins and the reply is 0; otherwise the reply is 1. A collection
+    /// gets a fresh version in its new place.
     Restore {
         key: Bytes,
-        record: Record,
+        value: Value,
         replace: bool,
     },
-    /// The delete half of a cross-core RENAME: deletes `key` only if it still holds exactly `expect` (a
-    /// value written in between is kept). Reply 1 if deleted.
-    DelIfUnchanged { key: Bytes, expect: Record },
+    /// The delete half of a cross-core RENAME: deletes `key` only if it still holds exactly `expect`,
+    /// members included (a value written in between is kept). Reply 1 if deleted.
+    DelIfUnchanged { key: Bytes, expect: Value },
     /// FLUSHDB (`all` false: the entry's database) and FLUSHALL (`all` true: every database) for one slot.
     Flush { all: bool },
 }
@@ -98,21 +97,26 @@ impl KeyOp {
             KeyOp::Rename { src, dst, nx } => rename::apply(src, dst, *nx, w),
             KeyOp::Restore {
                 key,
-                record,
+                value,
                 replace,
             } => {
                 if !replace && w.get(key)?.is_some() {
                     return Ok(Reply::Integer(0));
                 }
-                if record.is_expired(w.now_ms) {
+                if value.record.is_expired(w.now_ms) {
                     w.delete(key)?;
                 } else {
-                    w.put(key, record.clone())?;
+                    w.put_value(key, value)?;
                 }
                 Ok(Reply::Integer(1))
             }
             KeyOp::DelIfUnchanged { key, expect } => {
-                let same = w.get_stored(key)?.as_ref() == Some(expect);
+                let same = match w.get_stored(key)? {
+                    Some(rec) if rec == expect.record => {
+                        w.store().members_of(w.slot, w.db, key, &rec)? == expect.members
+                    }
+                    _ => false,
+                };
                 Ok(Reply::Integer((same && w.delete(key)?) as i64))
             }
             KeyOp::Flush { all } => {

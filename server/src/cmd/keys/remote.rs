@@ -14,7 +14,7 @@ use crate::cmd::CmdError;
 use crate::shard::Shard;
 use crate::slot::SlotId;
 use crate::statemachine::LogEntry;
-use crate::storage::record::Record;
+use crate::storage::collection::Value;
 
 /// Runs `f` with the shard of `core` (this core included) and returns its result.
 pub async fn with_core<T, F>(shard: &Rc<Shard>, core: usize, f: F) -> T
@@ -34,18 +34,18 @@ where
         .await
 }
 
-/// The live record of `key` in `db`, read on the core that owns it.
+/// The live key `key` in `db` with all its members, read on the core that owns it.
 pub async fn read_live(
     shard: &Rc<Shard>,
     db: u8,
     now_ms: u64,
     key: Bytes,
-) -> Result<Option<Record>, CmdError> {
+) -> Result<Option<Value>, CmdError> {
     let slot = SlotId::of_key(&key);
     let core = shard.node.layout.core_of(slot);
     with_core(shard, core, move |s| {
         s.store
-            .get_live(slot, db, &key, now_ms)
+            .read_value(slot, db, &key, now_ms)
             .map_err(CmdError::from)
     })
     .await

@@ -20,6 +20,8 @@ use super::{remote, KeyOp};
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::slot::SlotId;
 use crate::statemachine::{LogEntry, Mutation, SlotWriter};
+use crate::storage::collection::Value;
+use crate::storage::record::ValueType;
 
 fn done(nx: bool) -> Reply {
     if nx {
@@ -47,12 +49,16 @@ fn generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) -> Result<Reply, CmdErro
         };
         return ctx.propose(s_slot, Mutation::Key(op));
     }
-    let Some(record) = ctx.get(src)? else {
+    let Some(value) = ctx
+        .shard
+        .store
+        .read_value(s_slot, ctx.db, src, ctx.now_ms)?
+    else {
         return Err(CmdError::NoSuchKey);
     };
     let put = KeyOp::Restore {
         key: dst.clone(),
-        record,
+        value,
         replace: !nx,
     };
     if ctx.propose(d_slot, Mutation::Key(put))? == Reply::Integer(0) {
@@ -85,13 +91,13 @@ pub fn spread(s: Spread) -> ReplyFuture {
             mutation: Mutation::Key(op),
         };
         let result = async {
-            let Some(record) = remote::read_live(&s.shard, s.db, s.now_ms, src.clone()).await?
+            let Some(value) = remote::read_live(&s.shard, s.db, s.now_ms, src.clone()).await?
             else {
                 return Err(CmdError::NoSuchKey);
             };
             let put = KeyOp::Restore {
                 key: dst.clone(),
-                record: record.clone(),
+                value: value.clone(),
                 replace: !nx,
             };
             let put = entry(SlotId::of_key(&dst), put);
@@ -100,7 +106,7 @@ pub fn spread(s: Spread) -> ReplyFuture {
             }
             let del = KeyOp::DelIfUnchanged {
                 key: src.clone(),
-                expect: record,
+                expect: value,
             };
             remote::propose_durable(&s.shard, entry(SlotId::of_key(&src), del)).await?;
             Ok(done(nx))
@@ -125,7 +131,13 @@ pub fn apply(
     if nx && w.get(dst)?.is_some() {
         return Ok(Reply::Integer(0));
     }
-    w.put(dst, record)?;
+    if record.vtype == ValueType::String {
+        w.put(dst, record)?;
+    } else {
+        // A collection's members are keyed by its name, so they move: O(members), as in Kvrocks.
+        let members = w.store().members_of(w.slot, w.db, src, &record)?;
+        w.put_value(dst, &Value { record, members })?;
+    }
     w.delete(src)?;
     Ok(done(nx))
 }

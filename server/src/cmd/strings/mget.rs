@@ -22,7 +22,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
 
 pub fn spread(s: Spread) -> ReplyFuture {
     Box::pin(async move {
-        let groups = s.keys_by_core(KeySpec::ALL.positions(s.args.len()));
+        let groups = s.keys_by_core(KeySpec::ALL.positions(&s.args));
         let mut legs = Vec::with_capacity(groups.len());
         for (core, idx) in &groups {
             let mut args = Vec::with_capacity(idx.len() + 1);

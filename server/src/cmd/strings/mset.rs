@@ -72,7 +72,7 @@ pub fn spread(s: Spread) -> ReplyFuture {
 
 /// Runs `name key value ...` on each core with that core's pairs, in parallel; replies in leg order.
 pub async fn pair_legs(s: &Spread, name: &'static str) -> Vec<Reply> {
-    let groups = s.keys_by_core(KeySpec::PAIRS.positions(s.args.len()));
+    let groups = s.keys_by_core(KeySpec::PAIRS.positions(&s.args));
     let mut legs = Vec::with_capacity(groups.len());
     for (core, idx) in &groups {
         let mut args = Vec::with_capacity(idx.len() * 2 + 1);

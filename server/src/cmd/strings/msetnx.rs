@@ -40,7 +40,7 @@ pub fn spread(s: Spread) -> ReplyFuture {
             return e.to_reply();
         }
         // Round 1: does any key exist, on any core?
-        let groups = s.keys_by_core(KeySpec::PAIRS.positions(s.args.len()));
+        let groups = s.keys_by_core(KeySpec::PAIRS.positions(&s.args));
         let mut checks = Vec::with_capacity(groups.len());
         for (core, idx) in &groups {
             let mut args = Vec::with_capacity(idx.len() + 1);

@@ -24,7 +24,7 @@ fn keys_of(args: &[Bytes]) -> Result<(Described, Vec<usize>), CmdError> {
         Described::top(top)
     };
     let spec = d.spec;
-    if spec.keys.first == 0 {
+    if spec.keys.first == 0 && spec.keys.numkeys == 0 {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }
     let argc = target.len() as i64;
@@ -34,7 +34,7 @@ fn keys_of(args: &[Bytes]) -> Result<(Described, Vec<usize>), CmdError> {
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let positions: Vec<usize> = spec.keys.positions(target.len()).collect();
+    let positions: Vec<usize> = spec.keys.positions(target).collect();
     if positions.is_empty() {
         return Err(CmdError::msg("ERR Invalid arguments specified for command"));
     }

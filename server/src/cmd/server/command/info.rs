@@ -131,18 +131,54 @@ pub fn key_flags(d: Described) -> Vec<Reply> {
     }
 }
 
-/// The legacy key triple as one Redis 7 key spec (index begin_search, range find_keys).
+/// The legacy key triple as one Redis 7 key spec (index begin_search, range find_keys), and a counted key
+/// list as another (index begin_search, keynum find_keys).
 fn key_specs(d: Described) -> Vec<Reply> {
     let k = d.spec.keys;
-    if k.first == 0 {
-        return Vec::new();
+    let mut out = Vec::new();
+    if k.first != 0 {
+        out.push(range_spec(d));
     }
+    if k.numkeys != 0 {
+        out.push(Reply::Map(vec![
+            (bulk("flags"), Reply::Set(key_flags(d))),
+            (
+                bulk("begin_search"),
+                Reply::Map(vec![
+                    (bulk("type"), bulk("index")),
+                    (
+                        bulk("spec"),
+                        Reply::Map(vec![(bulk("index"), Reply::Integer(k.numkeys as i64))]),
+                    ),
+                ]),
+            ),
+            (
+                bulk("find_keys"),
+                Reply::Map(vec![
+                    (bulk("type"), bulk("keynum")),
+                    (
+                        bulk("spec"),
+                        Reply::Map(vec![
+                            (bulk("keynumidx"), Reply::Integer(0)),
+                            (bulk("firstkey"), Reply::Integer(1)),
+                            (bulk("keystep"), Reply::Integer(1)),
+                        ]),
+                    ),
+                ]),
+            ),
+        ]));
+    }
+    out
+}
+
+fn range_spec(d: Described) -> Reply {
+    let k = d.spec.keys;
     let lastkey = if k.last >= 0 {
         k.last - k.first
     } else {
         k.last
     };
-    vec![Reply::Map(vec![
+    Reply::Map(vec![
         (bulk("flags"), Reply::Set(key_flags(d))),
         (
             bulk("begin_search"),
@@ -168,7 +204,7 @@ fn key_specs(d: Described) -> Vec<Reply> {
                 ),
             ]),
         ),
-    ])]
+    ])
 }
 
 #[cfg(test)]
