@@ -12,6 +12,7 @@
 //! ```
 
 pub mod expiry;
+pub mod keyevents;
 pub mod mesh;
 pub mod settings;
 pub mod stats;
@@ -110,9 +111,20 @@ impl Shard {
         let mut w = SlotWriter::new(&self.store, entry.slot, entry.db, entry.now_ms);
         let reply = statemachine::apply(entry, &mut w)?;
         let new_deadline = w.new_deadline;
+        let events = self.has_key_listeners().then(|| {
+            let (written, wiped) = w.written();
+            keyevents::WrittenKeys {
+                db: entry.db,
+                keys: written.into(),
+                wiped,
+            }
+        });
         let wrote = w.commit()?;
         if let Some(deadline) = new_deadline {
             self.expiry.note(entry.slot, entry.db, deadline);
+        }
+        if let Some(events) = events.filter(|_| wrote) {
+            self.keys_written(events);
         }
         let seq = if wrote {
             self.stats.dirty.set(self.stats.dirty.get() + 1);

@@ -40,6 +40,8 @@ pub struct SlotWriter<'a> {
     next_version: Option<u64>,
     /// Member writes of this entry, newest last, so its own later point reads see them.
     member_overlay: Vec<(Family, KeyBuf, Option<Bytes>)>,
+    /// User keys this entry stored or deleted (repeats possible), for WATCH and blocked clients.
+    written: smallvec::SmallVec<[Bytes; 2]>,
 }
 
 impl<'a> SlotWriter<'a> {
@@ -59,7 +61,14 @@ impl<'a> SlotWriter<'a> {
             new_deadline: None,
             next_version: None,
             member_overlay: Vec::new(),
+            written: smallvec::SmallVec::new(),
         }
+    }
+
+    /// The keys this entry stored or deleted so far (repeats possible), and the databases of the slot it
+    /// wiped (`Some(None)`: every database). Read before [`SlotWriter::commit`].
+    pub fn written(&self) -> (&[Bytes], Option<Option<u8>>) {
+        (&self.written, self.wiped)
     }
 
     /// A fresh version for a collection created by this entry: never handed out before in this slot
@@ -250,6 +259,7 @@ impl<'a> SlotWriter<'a> {
             self.writes.push((pk, Some(cached)));
         }
         self.overlay.push((key.clone(), Some(rec)));
+        self.written.push(key.clone());
         Ok(())
     }
 
@@ -270,6 +280,7 @@ impl<'a> SlotWriter<'a> {
             self.writes.push((pk, None));
         }
         self.overlay.push((key.clone(), None));
+        self.written.push(key.clone());
         Ok(true)
     }
 
