@@ -1,0 +1,585 @@
+//! The public face of the log engine: [`Engine`] and its options, entries, group state and
+//! counters.
+//!
+//! An `Engine` is a cheap, cloneable handle (`Rc`) to one log directory, used from the single
+//! glommio executor that opened it; every Raft group of that core shares it. Calls that change the
+//! log are *staged* synchronously (the change is visible to reads at once) and made durable by the
+//! flusher task's next group commit; each returns a [`Durable`] ticket, or is an `async fn` that
+//! awaits it when the contract demands durability on return (append, votes and markers).
+//!
+//! The engine knows nothing about openraft: group ids are `u32`, entries are
+//! `(index, term, payload bytes)`, and votes, committed/applied markers and purge markers are
+//! opaque bytes. The openraft adapter ([`crate::LogStore`]) encodes its types into those.
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use ahash::HashMap;
+use bytes::Bytes;
+use glommio::io::Directory;
+use glommio::TaskQueueHandle;
+
+use crate::error::EngineError;
+use crate::flush::{self, Durable, Writer};
+use crate::format::{RecordKind, SEGMENT_HEADER_LEN};
+use crate::group::{AppendConflict, Cached, GroupLog, MarkerKind, Purged, Slot, PURGE_MARKER};
+use crate::recovery::{self, RecoveryReport};
+use crate::segment;
+use crate::state::State;
+
+/// Identifies one Raft group (a slotkv slot) inside an engine.
+pub type GroupId = u32;
+
+pub(crate) type Groups = HashMap<GroupId, GroupLog>;
+
+/// One log entry as the engine stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Log index (consecutive within a group).
+    pub index: u64,
+    /// Term of the entry.
+    pub term: u64,
+    /// The caller's encoding of the entry.
+    pub payload: Bytes,
+}
+
+/// Tunables of an engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// A new segment is started once the current one reaches this size (bytes). Smaller segments
+    /// are reclaimed sooner after a purge; larger ones mean fewer files and fewer rotations (each
+    /// costs two extra fsyncs). Default 64 MiB.
+    pub segment_size: u64,
+    /// Budget for payloads kept in memory for reads (bytes), shared by all groups. Default 64 MiB.
+    pub cache_bytes: usize,
+    /// Pre-allocate each segment to `segment_size` when it is created. Default true.
+    pub preallocate: bool,
+    /// Cache misses of one read that lie within this many bytes of each other in a segment are
+    /// read with one I/O. Default 256 KiB.
+    pub read_coalesce_bytes: usize,
+    /// Task queue for the flusher task (default: the queue of the task that opens the engine).
+    pub task_queue: Option<TaskQueueHandle>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            segment_size: 64 << 20,
+            cache_bytes: 64 << 20,
+            preallocate: true,
+            read_coalesce_bytes: 256 << 10,
+            task_queue: None,
+        }
+    }
+}
+
+impl EngineOptions {
+    /// Rejects impossible combinations.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        if self.segment_size < 2 * SEGMENT_HEADER_LEN || self.segment_size > (1 << 40) {
+            return Err(EngineError::InvalidOption(format!(
+                "segment_size {} is outside [{}, 2^40]",
+                self.segment_size,
+                2 * SEGMENT_HEADER_LEN
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Counters since the engine was opened. `records / fsyncs` is the average group-commit batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// fdatasync calls that made a batch durable.
+    pub fsyncs: u64,
+    /// Batches written (one write + one fdatasync each).
+    pub batches: u64,
+    /// Records made durable (entries and markers).
+    pub records: u64,
+    /// Entry records made durable.
+    pub entries: u64,
+    /// `append` calls whose entries were made durable.
+    pub appends: u64,
+    /// Record bytes made durable.
+    pub bytes: u64,
+    /// Bytes handed to `write` (records, batch headers, the rewritten partial block, padding).
+    pub bytes_written: u64,
+    /// Segments created and deleted.
+    pub segments_created: u64,
+    /// Segments deleted after a purge.
+    pub segments_deleted: u64,
+    /// Entries read from the in-memory cache.
+    pub cache_hits: u64,
+    /// Entries read from disk.
+    pub disk_entries: u64,
+    /// Read I/Os issued.
+    pub disk_reads: u64,
+}
+
+impl EngineStats {
+    /// Average records per fsync (0 if none yet).
+    pub fn records_per_fsync(&self) -> f64 {
+        if self.fsyncs == 0 {
+            0.0
+        } else {
+            self.records as f64 / self.fsyncs as f64
+        }
+    }
+
+    /// Average `append` calls per fsync (0 if none yet).
+    pub fn appends_per_fsync(&self) -> f64 {
+        if self.fsyncs == 0 {
+            0.0
+        } else {
+            self.appends as f64 / self.fsyncs as f64
+        }
+    }
+}
+
+/// What the engine holds for one group: its entry range and durable markers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupState {
+    /// Index of the first entry present.
+    pub first_index: Option<u64>,
+    /// Index and term of the last entry present.
+    pub last: Option<(u64, u64)>,
+    /// The purge point.
+    pub purged: Option<Purged>,
+    /// The last saved vote.
+    pub vote: Option<Bytes>,
+    /// The last saved committed marker.
+    pub committed: Option<Bytes>,
+    /// The last saved applied marker.
+    pub applied: Option<Bytes>,
+}
+
+pub(crate) struct Shared {
+    pub dir: PathBuf,
+    pub opts: EngineOptions,
+    pub state: RefCell<State>,
+    pub directory: Directory,
+    pub report: RecoveryReport,
+    pub flusher: RefCell<Option<glommio::task::JoinHandle<()>>>,
+    _lock: std::fs::File,
+}
+
+/// Closes the engine when the last user handle goes away (the flusher drains first).
+struct Lifetime(Rc<Shared>);
+
+impl Drop for Lifetime {
+    fn drop(&mut self) {
+        let mut st = self.0.state.borrow_mut();
+        st.closing = true;
+        st.wake_flusher();
+    }
+}
+
+/// A handle to one core's Raft log (see the crate docs). Clone it freely; all clones share the
+/// log. The engine shuts down (after writing what is pending) when the last clone is dropped.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Rc<Shared>,
+    _life: Rc<Lifetime>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("dir", &self.shared.dir)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Opens (creating if needed) the log in `dir`, recovering its state from the segments.
+    ///
+    /// Must be called inside a glommio executor: it spawns the flusher task there.
+    pub async fn open(dir: impl AsRef<Path>, opts: EngineOptions) -> Result<Engine, EngineError> {
+        opts.validate()?;
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| EngineError::io("create", &dir, e))?;
+        let lock = segment::lock(&dir)?;
+        let rec = recovery::recover(&dir, opts.segment_size, opts.preallocate).await?;
+        let directory = Directory::open(&dir)
+            .await
+            .map_err(|e| EngineError::io("open", &dir, e))?;
+        let (writer, next_pos) = match rec.tail {
+            Some(t) => {
+                let pos = (t.seq, crate::format::align_batch(t.end));
+                let w = Writer {
+                    seg: t.seq,
+                    file: Some(t.file),
+                    end: t.end,
+                    block: t.block,
+                };
+                (w, pos)
+            }
+            None => {
+                let w = Writer {
+                    seg: 0,
+                    file: None,
+                    end: SEGMENT_HEADER_LEN,
+                    block: Vec::new(),
+                };
+                (w, (0, u64::MAX))
+            }
+        };
+        let state = State::new(dir.clone(), &opts, rec.groups, rec.segments, next_pos);
+        let task_queue = opts.task_queue;
+        let shared = Rc::new(Shared {
+            dir,
+            opts,
+            state: RefCell::new(state),
+            directory,
+            report: rec.report,
+            flusher: RefCell::new(None),
+            _lock: lock,
+        });
+        let fut = flush::run(shared.clone(), writer);
+        let task = match task_queue {
+            Some(tq) => glommio::spawn_local_into(fut, tq)
+                .map_err(|e| EngineError::InvalidOption(format!("task queue: {e}")))?,
+            None => glommio::spawn_local(fut),
+        };
+        *shared.flusher.borrow_mut() = Some(task.detach());
+        Ok(Engine {
+            _life: Rc::new(Lifetime(shared.clone())),
+            shared,
+        })
+    }
+
+    /// The log directory.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// What recovery found when the engine was opened.
+    pub fn recovery(&self) -> &RecoveryReport {
+        &self.shared.report
+    }
+
+    /// Counters since open.
+    pub fn stats(&self) -> EngineStats {
+        let st = self.shared.state.borrow();
+        st.stats
+    }
+
+    /// Segment and offset where the next batch will be written: after `sync().await`, the end of
+    /// the durable log. (Diagnostics and tests.)
+    pub fn log_end(&self) -> (u64, u64) {
+        self.shared.state.borrow().next_pos
+    }
+
+    /// Payload bytes currently held in memory.
+    pub fn cached_bytes(&self) -> usize {
+        self.shared.state.borrow().cache.bytes()
+    }
+
+    /// Sequence numbers of the segment files currently on disk (or about to be created).
+    pub fn segments(&self) -> Vec<u64> {
+        self.shared
+            .state
+            .borrow()
+            .segments
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    /// Groups whose unpurged entries keep the oldest segment on disk, sorted. Space is only
+    /// reclaimed when these groups purge (snapshot); a server can use this to snapshot idle
+    /// groups that would otherwise pin old segments forever.
+    pub fn groups_pinning_oldest_segment(&self) -> Vec<GroupId> {
+        let st = self.shared.state.borrow();
+        let Some(seg) = st.segments.values().next() else {
+            return Vec::new();
+        };
+        let mut out: Vec<GroupId> = seg
+            .live
+            .iter()
+            .filter(|(g, &max)| {
+                st.groups
+                    .get(g)
+                    .is_some_and(|gl| gl.purged.as_ref().is_none_or(|p| p.index < max))
+            })
+            .map(|(g, _)| *g)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Groups the engine has any state for, sorted.
+    pub fn groups(&self) -> Vec<GroupId> {
+        let mut g: Vec<_> = self.shared.state.borrow().groups.keys().copied().collect();
+        g.sort_unstable();
+        g
+    }
+
+    /// The state of `group` (all empty for a group the engine has never seen).
+    pub fn group_state(&self, group: GroupId) -> GroupState {
+        let st = self.shared.state.borrow();
+        let Some(g) = st.groups.get(&group) else {
+            return GroupState::default();
+        };
+        GroupState {
+            first_index: g.range().map(|r| r.0),
+            last: g.last().map(|(i, s)| (i, s.term)),
+            purged: g.purged.clone(),
+            vote: g.markers[MarkerKind::Vote as usize].clone(),
+            committed: g.markers[MarkerKind::Committed as usize].clone(),
+            applied: g.markers[MarkerKind::Applied as usize].clone(),
+        }
+    }
+
+    fn ticket(&self, batch: u64) -> Durable {
+        Durable {
+            shared: self.shared.clone(),
+            batch,
+            registered: None,
+        }
+    }
+
+    /// Appends entries to `group` and returns once they are durable.
+    pub async fn append(
+        &self,
+        group: GroupId,
+        entries: impl IntoIterator<Item = Entry>,
+    ) -> Result<(), EngineError> {
+        self.append_staged(group, entries)?.await
+    }
+
+    /// Stages entries for `group`: they are readable when this returns and durable when the
+    /// returned ticket resolves.
+    ///
+    /// Entries must continue the group's log (the first one may start anywhere above the purge
+    /// point if the log is empty). On an error, the entries before the offending one stay
+    /// appended.
+    pub fn append_staged(
+        &self,
+        group: GroupId,
+        entries: impl IntoIterator<Item = Entry>,
+    ) -> Result<Durable, EngineError> {
+        let mut st = self.shared.state.borrow_mut();
+        st.check_open()?;
+        let mut appended = false;
+        let mut result = Ok(());
+        for e in entries {
+            if let Err(err) = stage_entry(&mut st, group, e) {
+                result = Err(err);
+                break;
+            }
+            appended = true;
+        }
+        if appended {
+            if let Some(p) = st.pending.as_mut() {
+                p.appends += 1;
+            }
+            st.wake_flusher();
+        }
+        result.map(|()| self.ticket(st.barrier()))
+    }
+
+    /// Removes `group`'s entries with index >= `from` (a conflicting suffix). Visible at once;
+    /// durable with the returned ticket (and with anything appended after it).
+    pub fn truncate(&self, group: GroupId, from: u64) -> Result<Durable, EngineError> {
+        let mut st = self.shared.state.borrow_mut();
+        st.check_open()?;
+        let Some(g) = st.groups.get(&group) else {
+            return Ok(self.ticket(st.barrier()));
+        };
+        if let Some(p) = &g.purged {
+            if from <= p.index {
+                return Err(EngineError::TruncatePurged {
+                    group,
+                    from,
+                    purged: p.index,
+                });
+            }
+        }
+        if g.range().is_none_or(|(_, last)| from > last) {
+            return Ok(self.ticket(st.barrier()));
+        }
+        st.stage(RecordKind::Truncate, group, 0, from, &[])?;
+        let (_, freed) = st
+            .groups
+            .get_mut(&group)
+            .expect("checked above")
+            .truncate(from);
+        st.cache.release(freed);
+        st.truncate_live(group, from);
+        st.wake_flusher();
+        Ok(self.ticket(st.barrier()))
+    }
+
+    /// Removes `group`'s entries with index <= `upto` (they are applied and in a snapshot).
+    /// `marker` is the caller's encoding of the purge point, returned by [`Self::group_state`].
+    /// A purge at or below the current purge point does nothing.
+    ///
+    /// Segment files whose entries are all purged are deleted in the background.
+    pub fn purge(
+        &self,
+        group: GroupId,
+        upto: u64,
+        term: u64,
+        marker: Bytes,
+    ) -> Result<Durable, EngineError> {
+        let mut st = self.shared.state.borrow_mut();
+        st.check_open()?;
+        let current = st
+            .groups
+            .get(&group)
+            .and_then(|g| g.purged.as_ref().map(|p| p.index));
+        if current.is_some_and(|p| upto <= p) {
+            return Ok(self.ticket(st.barrier()));
+        }
+        let staged = st.stage(RecordKind::Purge, group, term, upto, &marker)?;
+        let g = st.groups.entry(group).or_default();
+        g.purged = Some(Purged {
+            index: upto,
+            term,
+            marker,
+        });
+        g.marker_seg[PURGE_MARKER] = Some(staged.seg);
+        let freed = g.purge_entries(upto);
+        st.cache.release(freed);
+        st.reclaim_requested = true;
+        st.wake_flusher();
+        Ok(self.ticket(st.barrier()))
+    }
+
+    /// Saves a marker of `group` (vote, committed or applied) and returns once it is durable.
+    pub async fn save_marker(
+        &self,
+        group: GroupId,
+        kind: MarkerKind,
+        value: Bytes,
+    ) -> Result<(), EngineError> {
+        let ticket = {
+            let mut st = self.shared.state.borrow_mut();
+            st.check_open()?;
+            st.stage_marker(group, kind, value)?;
+            st.wake_flusher();
+            self.ticket(st.barrier())
+        };
+        ticket.await
+    }
+
+    /// Saves `group`'s vote; returns once it is durable.
+    pub async fn save_vote(&self, group: GroupId, vote: Bytes) -> Result<(), EngineError> {
+        self.save_marker(group, MarkerKind::Vote, vote).await
+    }
+
+    /// Saves `group`'s committed marker; returns once it is durable.
+    pub async fn save_committed(
+        &self,
+        group: GroupId,
+        committed: Bytes,
+    ) -> Result<(), EngineError> {
+        self.save_marker(group, MarkerKind::Committed, committed)
+            .await
+    }
+
+    /// Forgets `group` entirely (its slot moved away): entries, markers and purge point.
+    pub fn remove_group(&self, group: GroupId) -> Result<Durable, EngineError> {
+        let mut st = self.shared.state.borrow_mut();
+        st.check_open()?;
+        if !st.groups.contains_key(&group) {
+            return Ok(self.ticket(st.barrier()));
+        }
+        st.stage(RecordKind::RemoveGroup, group, 0, 0, &[])?;
+        if let Some(mut g) = st.groups.remove(&group) {
+            let freed = g.clear_cache();
+            st.cache.release(freed);
+        }
+        for seg in st.segments.values_mut() {
+            seg.live.remove(&group);
+        }
+        st.reclaim_requested = true;
+        st.wake_flusher();
+        Ok(self.ticket(st.barrier()))
+    }
+
+    /// Resolves when everything staged so far is durable.
+    pub fn sync(&self) -> Durable {
+        let st = self.shared.state.borrow();
+        self.ticket(st.barrier())
+    }
+
+    /// Reads `group`'s entries in `range` that are present (the range is clipped to the log).
+    pub async fn read(&self, group: GroupId, range: Range<u64>) -> Result<Vec<Entry>, EngineError> {
+        self.read_limited(group, range, usize::MAX).await
+    }
+
+    /// Like [`Self::read`], but stops once `max_bytes` of payload are collected (always returns at
+    /// least one entry if the clipped range is not empty).
+    pub async fn read_limited(
+        &self,
+        group: GroupId,
+        range: Range<u64>,
+        max_bytes: usize,
+    ) -> Result<Vec<Entry>, EngineError> {
+        crate::read::read(&self.shared, group, range, max_bytes).await
+    }
+
+    /// Stops the engine after writing everything pending, and waits for that.
+    pub async fn close(self) -> Result<(), EngineError> {
+        let handle = {
+            let mut st = self.shared.state.borrow_mut();
+            st.closing = true;
+            st.wake_flusher();
+            self.shared.flusher.borrow_mut().take()
+        };
+        if let Some(h) = handle {
+            h.await;
+        }
+        match &self.shared.state.borrow().failure {
+            Some(f) => Err(EngineError::Failed(f.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Stages one entry of `group` and indexes it.
+fn stage_entry(st: &mut State, group: GroupId, e: Entry) -> Result<(), EngineError> {
+    let g = st.groups.entry(group).or_default();
+    g.check_append(e.index).map_err(|c| match c {
+        AppendConflict::NotNext { expected } => EngineError::NotNext {
+            group,
+            index: e.index,
+            expected,
+        },
+        AppendConflict::Purged { purged } => EngineError::BelowPurged {
+            group,
+            index: e.index,
+            purged,
+        },
+    })?;
+    let staged = st.stage(RecordKind::Entry, group, e.term, e.index, &e.payload)?;
+    let slot = Slot {
+        term: e.term,
+        seg: staged.seg,
+        offset: staged.offset,
+        len: staged.len,
+    };
+    let len = e.payload.len();
+    let cached = Cached {
+        payload: e.payload,
+        batch: staged.batch,
+    };
+    st.groups
+        .entry(group)
+        .or_default()
+        .push(e.index, slot, Some(cached));
+    st.cache.admit(group, e.index, staged.batch, len);
+    let live = st
+        .segments
+        .get_mut(&staged.seg)
+        .expect("staging registers the segment")
+        .live
+        .entry(group)
+        .or_insert(e.index);
+    *live = (*live).max(e.index);
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! A real openraft `Raft` running on `GlommioRuntime`: a one-node group is initialized, elects
+//! itself, commits and applies client writes, and shuts down, all inside one glommio executor.
+//!
+//! The log store and state machine are the smallest in-memory ones openraft accepts; they exist
+//! only to drive the runtime (the real log engine has its own conformance tests).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::io;
+use std::ops::RangeBounds;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use openraft::entry::RaftEntry;
+use openraft::errors::{RPCError, ReplicationClosed, StreamingError};
+use openraft::network::RPCOption;
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
+};
+use openraft::storage::{EntryResponder, IOFlushed, RaftLogStorage, RaftStateMachine};
+use openraft::vote::RaftLeaderId;
+use openraft::{
+    BasicNode, Config, EntryPayload, LogState, RaftLogReader, RaftNetworkFactory, RaftNetworkV2,
+    RaftSnapshotBuilder, RaftTypeConfig, ServerState, StoredMembership,
+};
+use openraft_rt::AsyncRuntime;
+use raftlog::rt::GlommioRuntime;
+
+openraft::declare_raft_types!(
+    /// A group whose commands add a number to a running sum.
+    Group:
+        D = u64,
+        R = u64,
+        AsyncRuntime = GlommioRuntime,
+);
+
+type Clid = <<Group as RaftTypeConfig>::LeaderId as RaftLeaderId>::Committed;
+type LogId = openraft::LogId<Clid>;
+type Vote = <Group as RaftTypeConfig>::Vote;
+type Entry = <Group as RaftTypeConfig>::Entry;
+type Membership = StoredMembership<Clid, u64, BasicNode>;
+type Snapshot = openraft::Snapshot<Clid, u64, BasicNode, u64>;
+type SnapshotMeta = openraft::SnapshotMeta<Clid, u64, BasicNode>;
+
+#[derive(Default)]
+struct Log {
+    vote: Option<Vote>,
+    entries: BTreeMap<u64, Entry>,
+    purged: Option<LogId>,
+}
+
+/// The log; the store and its readers share it (one thread, so an `Rc<RefCell>`).
+#[derive(Clone, Default)]
+struct MemLog(Rc<RefCell<Log>>);
+
+impl RaftLogReader<Group> for MemLog {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        Ok(self
+            .0
+            .borrow()
+            .entries
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        Ok(self.0.borrow().vote)
+    }
+}
+
+impl RaftLogStorage<Group> for MemLog {
+    type LogReader = MemLog;
+
+    async fn get_log_state(&mut self) -> Result<LogState<Group>, io::Error> {
+        let log = self.0.borrow();
+        let last = log
+            .entries
+            .values()
+            .next_back()
+            .map(|e| e.log_id())
+            .or(log.purged);
+        Ok(LogState {
+            last_purged_log_id: log.purged,
+            last_log_id: last,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> MemLog {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        self.0.borrow_mut().vote = Some(*vote);
+        Ok(())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<Group>) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = Entry>,
+    {
+        let mut log = self.0.borrow_mut();
+        for entry in entries {
+            log.entries.insert(entry.index(), entry);
+        }
+        // In memory: "persisted" at once, but reported from another task, as a real log engine
+        // flushing in the background would.
+        drop(GlommioRuntime::spawn(async move {
+            callback.io_completed(Ok(()))
+        }));
+        Ok(())
+    }
+
+    async fn truncate_after(&mut self, last: Option<LogId>) -> Result<(), io::Error> {
+        let from = last.map_or(0, |id| id.index + 1);
+        self.0.borrow_mut().entries.split_off(&from);
+        Ok(())
+    }
+
+    async fn purge(&mut self, upto: LogId) -> Result<(), io::Error> {
+        let mut log = self.0.borrow_mut();
+        log.entries = log.entries.split_off(&(upto.index + 1));
+        log.purged = Some(upto);
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Sum {
+    applied: Option<LogId>,
+    membership: Membership,
+    sum: u64,
+}
+
+#[derive(Clone, Default)]
+struct SumMachine(Rc<RefCell<Sum>>);
+
+impl RaftSnapshotBuilder<Group> for SumMachine {
+    type SnapshotData = u64;
+
+    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let sm = self.0.borrow();
+        let meta = SnapshotMeta {
+            last_log_id: sm.applied,
+            last_membership: sm.membership.clone(),
+        };
+        Ok(Snapshot {
+            meta,
+            snapshot: sm.sum,
+        })
+    }
+}
+
+impl RaftStateMachine<Group> for SumMachine {
+    type SnapshotData = u64;
+    type SnapshotBuilder = SumMachine;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, Membership), io::Error> {
+        let sm = self.0.borrow();
+        Ok((sm.applied, sm.membership.clone()))
+    }
+
+    async fn apply<S>(&mut self, mut entries: S) -> Result<(), io::Error>
+    where
+        S: Stream<Item = Result<EntryResponder<Group>, io::Error>> + Unpin,
+    {
+        while let Some(next) = entries.next().await {
+            let (entry, responder) = next?;
+            let sum = {
+                let mut sm = self.0.borrow_mut();
+                sm.applied = Some(entry.log_id());
+                match &entry.payload {
+                    EntryPayload::Normal(n) => sm.sum += n,
+                    EntryPayload::Membership(m) => {
+                        sm.membership = StoredMembership::new(Some(entry.log_id()), m.clone())
+                    }
+                    EntryPayload::Blank => {}
+                }
+                sm.sum
+            };
+            if let Some(responder) = responder {
+                responder.send(sum);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> SumMachine {
+        self.clone()
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: u64,
+    ) -> Result<(), io::Error> {
+        let mut sm = self.0.borrow_mut();
+        sm.applied = meta.last_log_id;
+        sm.membership = meta.last_membership.clone();
+        sm.sum = snapshot;
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
+        Ok(None)
+    }
+}
+
+/// A one-node group never talks to anyone.
+struct NoPeers;
+
+impl RaftNetworkFactory<Group> for NoPeers {
+    type Network = NoPeers;
+
+    async fn new_client(&mut self, target: u64, _node: &BasicNode) -> NoPeers {
+        unreachable!("a one-node group has no peer {target}")
+    }
+}
+
+impl RaftNetworkV2<Group> for NoPeers {
+    type SnapshotData = u64;
+
+    async fn append_entries(
+        &mut self,
+        _rpc: AppendEntriesRequest<Group>,
+        _option: RPCOption,
+    ) -> Result<AppendEntriesResponse<Group>, RPCError<Group>> {
+        unreachable!()
+    }
+
+    async fn vote(
+        &mut self,
+        _rpc: VoteRequest<Group>,
+        _option: RPCOption,
+    ) -> Result<VoteResponse<Group>, RPCError<Group>> {
+        unreachable!()
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        _vote: Vote,
+        _snapshot: Snapshot,
+        _cancel: impl std::future::Future<Output = ReplicationClosed> + 'static,
+        _option: RPCOption,
+    ) -> Result<SnapshotResponse<Group>, StreamingError<Group>> {
+        unreachable!()
+    }
+}
+
+#[test]
+fn one_node_group_elects_itself_and_applies_writes() {
+    GlommioRuntime::new(1).block_on(async {
+        let config = Config {
+            heartbeat_interval: 50,
+            election_timeout_min: 150,
+            election_timeout_max: 300,
+            ..Default::default()
+        };
+        let config = Arc::new(config.validate().unwrap());
+        let sm = SumMachine::default();
+        let raft = openraft::Raft::new(1, config, NoPeers, MemLog::default(), sm.clone())
+            .await
+            .unwrap();
+
+        raft.initialize(BTreeMap::from([(1_u64, BasicNode::default())]))
+            .await
+            .unwrap();
+        raft.wait(Some(Duration::from_secs(5)))
+            .state(ServerState::Leader, "becomes leader")
+            .await
+            .unwrap();
+
+        let mut last_index = 0;
+        for (n, expected_sum) in [(5, 5), (7, 12), (30, 42)] {
+            let written = raft.client_write(n).await.unwrap();
+            assert_eq!(written.data, expected_sum);
+            assert!(written.log_id.index > last_index);
+            last_index = written.log_id.index;
+        }
+        assert_eq!(sm.0.borrow().sum, 42);
+        assert_eq!(sm.0.borrow().applied.map(|id| id.index), Some(last_index));
+
+        raft.shutdown().await.unwrap();
+    });
+}
