@@ -5,6 +5,8 @@
 //! - [`Engine`]: one segmented, append-only log per core holding the logs of **all** Raft groups
 //!   of that core, written with O_DIRECT through glommio's io_uring.
 //! - [`LogStore`]: openraft's `RaftLogStorage` for one group over a shared [`Engine`].
+//! - [`groups`]: the openraft `Config` of slotkv's slot groups (no periodic timers) and
+//!   [`groups::SoloGroups`], which starts many single-member groups on one core.
 //!
 //! # Why one log per core
 //!
@@ -29,6 +31,7 @@
 //! | `recovery` | replaying segments on open; torn tails vs corruption |
 //! | `segment` | segment files: names, creation, deletion, directory lock |
 //! | `store` | the openraft adapter |
+//! | `groups` | slot-group config; starting single-member groups without timers |
 //! | `rt` | openraft's runtime on glommio |
 //!
 //! # Operations and their durability
@@ -130,6 +133,7 @@ mod error;
 mod flush;
 mod format;
 mod group;
+pub mod groups;
 mod read;
 mod recovery;
 pub mod rt;
