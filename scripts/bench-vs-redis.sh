@@ -4,6 +4,7 @@
 #
 #   scripts/bench-vs-redis.sh                # SET/GET, -c 50 -r 100000, then -P 16; fsync everysec
 #   FSYNC=always REDIS_AOF=always scripts/bench-vs-redis.sh
+#   TESTS=lpush,lpop,sadd,hset,zadd,lrange_100,spop PIPELINES=1 scripts/bench-vs-redis.sh   # data types
 #
 # Rounds alternate slotkv and Redis (A B A B ...) and the median of each figure is reported, because
 # these machines are shared and noisy.
@@ -52,7 +53,7 @@ measure() {
 
 results="$work/results"
 : >"$results"
-for pipeline in 1 16; do
+for pipeline in ${PIPELINES:-1 16}; do
   for round in $(seq "$ROUNDS"); do
     for server in slotkv redis; do
       if [ $server = slotkv ]; then start_slotkv; port=7101; else start_redis; port=7102; fi

@@ -168,6 +168,8 @@ async fn core_main(
         expiry: Default::default(),
         stop: Rc::new(Cell::new(false)),
         scan_cursors: RefCell::new(Default::default()),
+        pubsub: RefCell::new(Default::default()),
+        blocking: Default::default(),
         node: node.clone(),
     });
     expiry::seed(&shard)?;

@@ -78,10 +78,15 @@ pub fn load_or_create(
 
 /// Writes back a collection's metadata after its members changed: deleted when it became empty (its
 /// members are all gone already, or orphaned by version), else stored with the new count, keeping its
-/// deadline.
+/// deadline. Not rewritten when nothing in it changed (HSET of an existing field, ZADD of a new score):
+/// the member write alone is the whole change.
 pub fn store(w: &mut SlotWriter<'_>, key: &Bytes, loaded: &Loaded) -> Result<(), CmdError> {
     if loaded.meta.count == 0 {
         w.delete(key)?;
+    } else if CollectionMeta::of(&loaded.record).ok() == Some(loaded.meta)
+        && w.get_stored(key)?.as_ref() == Some(&loaded.record)
+    {
+        // Unchanged and already stored as is.
     } else {
         let rec = loaded.meta.record(
             loaded.record.vtype,
@@ -107,10 +112,8 @@ pub struct MemberScanArgs {
 
 /// Parses the cursor and options with Redis's checks and error texts.
 pub fn parse_member_scan(args: &[Bytes]) -> Result<MemberScanArgs, CmdError> {
-    let cursor = std::str::from_utf8(&args[0])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    // strtoul's rules, as SCAN: a sign is allowed (negative wraps), "" is 0.
+    let cursor = super::keys::scan::parse_cursor(&args[0])?;
     let mut out = MemberScanArgs {
         cursor,
         pattern: None,
@@ -240,6 +243,8 @@ mod tests {
         assert_eq!((p.cursor, p.count), (0, 5));
         assert_eq!(p.pattern.as_deref(), Some(&b"f*"[..]));
         assert!(parse_member_scan(&a(&["x"])).is_err());
+        assert_eq!(parse_member_scan(&a(&[""])).unwrap().cursor, 0);
+        assert_eq!(parse_member_scan(&a(&["-1"])).unwrap().cursor, u64::MAX);
         assert!(parse_member_scan(&a(&["0", "COUNT", "0"])).is_err());
         assert!(parse_member_scan(&a(&["0", "COUNT"])).is_err());
         assert!(parse_member_scan(&a(&["0", "MATCH", "*"]))

@@ -12,18 +12,22 @@
 //!   replies.
 //!
 //! Families: [`strings`], [`keys`] (the keyspace), [`hashes`], [`lists`], [`sets`], [`zsets`] (with the
-//! helpers they share in [`collection`]), [`server`] (connection and server commands).
+//! helpers they share in [`collection`]), [`server`] (connection and server commands), [`tx`] (MULTI/EXEC
+//! and WATCH), [`pubsub`] (SUBSCRIBE, PUBLISH, ...).
 
 pub mod args;
+pub mod blocking;
 pub mod collection;
 mod error;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod table;
+pub mod tx;
 pub mod zsets;
 
 use std::future::Future;
@@ -62,6 +66,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 14;
     /// Keyless, but answers for the whole node (spread always runs).
     pub const NODE_WIDE: u32 = 1 << 15;
+    /// May wait for data (BLPOP, ...): dispatched through `cmd::blocking`.
+    pub const BLOCKING: u32 = 1 << 16;
 
     /// `(flag, name)` in the order COMMAND lists them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -71,6 +77,7 @@ pub mod flags {
         (ADMIN, "admin"),
         (PUBSUB, "pubsub"),
         (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),

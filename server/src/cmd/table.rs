@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 
 use super::{
-    hashes, keys, lists, lowercase_name, server, sets, strings, zsets, CmdError, CommandSpec,
+    hashes, keys, lists, lowercase_name, server, sets, strings, tx, zsets, CmdError, CommandSpec,
 };
 
 type Table = ahash::AHashMap<&'static [u8], &'static CommandSpec>;
@@ -35,6 +35,8 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(sets::COMMANDS.iter())
         .chain(zsets::COMMANDS.iter())
         .chain(server::COMMANDS.iter())
+        .chain(tx::COMMANDS.iter())
+        .chain(super::pubsub::COMMANDS.iter())
 }
 
 /// Looks up a top-level command by name, any case.

@@ -37,6 +37,10 @@ pub struct ClientState {
     pub output_pending: usize,
     pub query_buffer: usize,
     pub killed: Rc<Cell<bool>>,
+    /// MULTI queue and watched keys (see `cmd::tx`).
+    pub tx: crate::cmd::tx::TxState,
+    /// Channels and patterns subscribed to, from the first (P)SUBSCRIBE on (see `shard::pubsub`).
+    pub pubsub: Option<Box<crate::shard::pubsub::Subscriptions>>,
 }
 
 impl ClientState {
@@ -71,7 +75,21 @@ impl ClientState {
             output_pending: 0,
             query_buffer: 0,
             killed: Rc::new(Cell::new(false)),
+            tx: Default::default(),
+            pubsub: None,
         }
+    }
+
+    /// Channel plus pattern subscriptions; above zero the connection is in Pub/Sub mode.
+    #[inline]
+    pub fn subscriptions(&self) -> usize {
+        self.pubsub.as_ref().map_or(0, |s| s.count())
+    }
+
+    /// RESP2 Pub/Sub mode: only (un)subscribe commands, PING, QUIT and RESET are allowed.
+    #[inline]
+    pub fn subscribed_resp2(&self) -> bool {
+        self.protocol == Protocol::Resp2 && self.subscriptions() > 0
     }
 
     /// RESET: back to the state of a new connection (db 0, RESP2, no name, replies on, default auth).
@@ -110,6 +128,12 @@ impl ClientState {
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
         let mut flags = String::new();
+        if self.subscriptions() > 0 {
+            flags.push('P');
+        }
+        if self.tx.multi {
+            flags.push('x');
+        }
         if self.no_evict {
             flags.push('e');
         }
@@ -120,7 +144,7 @@ impl ClientState {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} \
              qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 \
              events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -132,6 +156,13 @@ impl ClientState {
             self.last_interaction.elapsed().as_secs(),
             flags,
             self.db,
+            self.pubsub.as_ref().map_or(0, |s| s.channels.len()),
+            self.pubsub.as_ref().map_or(0, |s| s.patterns.len()),
+            if self.tx.multi {
+                self.tx.queue.len() as i64
+            } else {
+                -1
+            },
             self.query_buffer,
             self.output_pending,
             self.last_cmd,
@@ -149,6 +180,8 @@ impl ClientState {
 #[derive(Default)]
 pub struct ClientRegistry {
     pub clients: ahash::AHashMap<u64, Rc<RefCell<ClientState>>>,
+    /// This core's keys that connections (of any core) WATCH.
+    pub watches: crate::shard::watch::WatchRegistry,
 }
 
 impl ClientRegistry {

@@ -11,9 +11,16 @@
 //! command (keys on several cores) is a barrier: requests after it are dispatched only when it is done, so
 //! a pipeline never observes its own writes out of order.
 //!
+//! A subscribed connection (Pub/Sub) also waits for messages: publishers leave them in its mailbox
+//! (`shard::pubsub`) and wake it. Messages join the reply stream where they arrived: those that came before
+//! a request was dispatched, or during it (a PUBLISH to oneself), go before its reply; those that come
+//! while replies are pending queue behind them. An idle subscriber writes them out as they come.
+//!
 //! Memory per connection stays bounded: replies are flushed to the socket whenever the write buffer passes
 //! `FLUSH_AT`, a connection whose queued replies pass `client-output-buffer-limit` is dropped, and one that
 //! stays above the soft limit for `client-output-buffer-soft-seconds` (it is not reading) is dropped too.
+//! A subscribed connection is held to the pubsub class of `client-output-buffer-limit` instead, its
+//! backlog of messages included (the mailbox enforces it as messages arrive).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -27,6 +34,7 @@ use resp::{Protocol, Reply, RequestDecoder};
 
 use super::client::ClientState;
 use crate::cmd::ReplyFuture;
+use crate::shard::pubsub::Mailbox;
 use crate::shard::{Dispatch, Shard};
 
 /// Read sizes adapt between these: small reads keep the per-read zeroing of the buffer cheap, a read that
@@ -43,11 +51,41 @@ enum Pending {
     Ready(Reply, Option<Protocol>),
     Durable(Reply, u64, Option<Protocol>),
     Remote(ReplyFuture, Option<Protocol>),
+    /// Already encoded: Pub/Sub messages, subscribe confirmations.
+    Raw(BytesMut),
 }
 
 fn encode(reply: &Reply, proto: Option<Protocol>, wbuf: &mut BytesMut) {
     if let Some(proto) = proto {
         reply.encode(proto, wbuf);
+    }
+}
+
+/// Encodes a reply that is a sequence of frames (SUBSCRIBE's confirmations) one frame at a time.
+fn encode_frames(reply: &Reply, proto: Protocol, out: &mut BytesMut) {
+    match reply {
+        Reply::Array(frames) => frames.iter().for_each(|f| f.encode(proto, out)),
+        other => other.encode(proto, out),
+    }
+}
+
+/// Moves the messages waiting in the mailbox into the reply stream at this point: straight into `wbuf`
+/// when no reply is pending, else behind the pending replies.
+fn pump(
+    mailbox: Option<&Mailbox>,
+    proto: Protocol,
+    queue: &mut VecDeque<Pending>,
+    wbuf: &mut BytesMut,
+) {
+    let Some(mb) = mailbox.filter(|m| m.has_messages()) else {
+        return;
+    };
+    if queue.is_empty() {
+        mb.take_into(proto, wbuf);
+    } else {
+        let mut out = BytesMut::new();
+        mb.take_into(proto, &mut out);
+        queue.push_back(Pending::Raw(out));
     }
 }
 
@@ -57,6 +95,8 @@ enum Close {
     Peer,
     Quit,
     Error,
+    /// A subscriber's backlog passed the pubsub output limit.
+    OutputLimit,
 }
 
 pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<ClientState>>) {
@@ -65,6 +105,8 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
     let mut decoder = RequestDecoder::new(shard.settings.borrow().limits());
     let mut queue: VecDeque<Pending> = VecDeque::new();
     let mut read_size = READ_MIN;
+    // The connection's Pub/Sub mailbox, from its first subscription on.
+    let mut mailbox: Option<Rc<Mailbox>> = None;
 
     let reason = 'conn: loop {
         // Read.
@@ -74,8 +116,39 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
         };
         let len = rbuf.len();
         rbuf.resize(len + want, 0);
+        let subscribed = client.borrow().subscriptions() > 0;
         let timeout = shard.settings.borrow().timeout;
-        let read = if timeout > 0 {
+        let read = if let Some(mb) = mailbox.clone().filter(|_| subscribed) {
+            // A subscriber waits for a request or a message, whichever comes first; like Redis, it is
+            // exempt from the idle timeout. (A read cancelled here loses nothing: glommio reads with a
+            // plain recv(2) once the socket polls readable.)
+            let got = futures_lite::future::or(
+                async { Some(stream.read(&mut rbuf[len..]).await) },
+                async {
+                    mb.wait().await;
+                    None
+                },
+            )
+            .await;
+            match got {
+                Some(r) => r,
+                None => {
+                    rbuf.truncate(len);
+                    if mb.is_cut_off() {
+                        break 'conn Close::OutputLimit;
+                    }
+                    let proto = client.borrow().protocol;
+                    mb.take_into(proto, &mut wbuf);
+                    if write_out(&shard, &client, &mut stream, &mut wbuf)
+                        .await
+                        .is_err()
+                    {
+                        break 'conn Close::Error;
+                    }
+                    continue 'conn;
+                }
+            }
+        } else if timeout > 0 {
             match glommio::timer::timeout(Duration::from_secs(timeout), async {
                 Ok(stream.read(&mut rbuf[len..]).await)
             })
@@ -126,14 +199,36 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                     break 'conn Close::Error;
                 }
             };
-            let (dispatch, proto, suppress) = {
+            let (dispatch, proto, suppress, frames) = {
                 let mut c = client.borrow_mut();
                 c.last_interaction = batch_started;
+                pump(mailbox.as_deref(), c.protocol, &mut queue, &mut wbuf);
                 let d = shard.dispatch(&mut c, req.args, batch_now_ms);
-                let suppress = c.reply_off || std::mem::take(&mut c.reply_skip_next);
-                (d, (!suppress).then_some(c.protocol), suppress)
+                if mailbox.is_none() {
+                    mailbox = c.pubsub.as_ref().map(|s| s.mailbox.clone());
+                }
+                if !matches!(d, Dispatch::Barrier(_)) {
+                    // Messages this command delivered to ourselves precede its reply, as in Redis.
+                    pump(mailbox.as_deref(), c.protocol, &mut queue, &mut wbuf);
+                }
+                // (Un)subscribe confirmations are frames of their own, sent even with replies off.
+                let frames = matches!(d, Dispatch::Done(Reply::Array(_)))
+                    && crate::cmd::pubsub::replies_are_frames(c.last_cmd);
+                let skip = c.reply_off || std::mem::take(&mut c.reply_skip_next);
+                let suppress = skip && !frames;
+                (d, (!suppress).then_some(c.protocol), suppress, frames)
             };
             match dispatch {
+                Dispatch::Done(reply) if frames => {
+                    let proto = proto.expect("frames are never suppressed");
+                    if queue.is_empty() {
+                        encode_frames(&reply, proto, &mut wbuf);
+                    } else {
+                        let mut out = BytesMut::new();
+                        encode_frames(&reply, proto, &mut out);
+                        queue.push_back(Pending::Raw(out));
+                    }
+                }
                 Dispatch::Done(reply) if queue.is_empty() => {
                     if !suppress {
                         encode(&reply, proto, &mut wbuf);
@@ -152,6 +247,8 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                         break 'conn Close::Error;
                     }
                     let reply = fut.await;
+                    let now_proto = client.borrow().protocol;
+                    pump(mailbox.as_deref(), now_proto, &mut queue, &mut wbuf);
                     encode(&reply, proto, &mut wbuf);
                     // Time passed while waiting: later requests read the clock afresh.
                     batch_started = Instant::now();
@@ -179,10 +276,14 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
         client.borrow_mut().query_buffer = rbuf.len();
 
         // Reply.
-        if drain(&shard, &mut queue, &mut wbuf).await.is_err()
-            || write_out(&shard, &client, &mut stream, &mut wbuf)
-                .await
-                .is_err()
+        if drain(&shard, &mut queue, &mut wbuf).await.is_err() {
+            break 'conn Close::Error;
+        }
+        let now_proto = client.borrow().protocol;
+        pump(mailbox.as_deref(), now_proto, &mut queue, &mut wbuf);
+        if write_out(&shard, &client, &mut stream, &mut wbuf)
+            .await
+            .is_err()
         {
             break 'conn Close::Error;
         }
@@ -195,6 +296,10 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
         }
     };
     log::debug!("client id={} closed: {reason:?}", client.borrow().id);
+    // Its watched keys are registered on their cores: give them back.
+    crate::cmd::tx::forget(&shard, &mut client.borrow_mut());
+    // Subscriptions are registered on this core: drop them before the socket closes.
+    crate::cmd::pubsub::forget(&shard, &mut client.borrow_mut());
     let _ = stream.close().await;
 }
 
@@ -212,6 +317,7 @@ async fn drain(
                 encode(&reply, proto, wbuf);
             }
             Pending::Remote(fut, proto) => encode(&fut.await, proto, wbuf),
+            Pending::Raw(bytes) => wbuf.extend_from_slice(&bytes),
         }
     }
     Ok(())
@@ -229,11 +335,16 @@ async fn write_out(
     }
     let (hard, soft, soft_secs) = {
         let s = shard.settings.borrow();
-        (
-            s.client_output_buffer_limit as usize,
-            s.client_output_buffer_soft_limit as usize,
-            s.client_output_buffer_soft_seconds,
-        )
+        if client.borrow().subscriptions() > 0 {
+            let (hard, soft, secs) = s.obuf_pubsub;
+            (hard as usize, soft as usize, secs)
+        } else {
+            (
+                s.client_output_buffer_limit as usize,
+                s.client_output_buffer_soft_limit as usize,
+                s.client_output_buffer_soft_seconds,
+            )
+        }
     };
     let len = wbuf.len();
     if hard != 0 && len > hard {
@@ -266,7 +377,13 @@ async fn write_out(
         .stats
         .net_output_bytes
         .set(shard.stats.net_output_bytes.get() + len as u64);
-    client.borrow_mut().output_pending = 0;
+    {
+        let mut c = client.borrow_mut();
+        c.output_pending = 0;
+        if let Some(subs) = &c.pubsub {
+            subs.mailbox.written();
+        }
+    }
     wbuf.clear();
     if wbuf.capacity() > 4 * 1024 * 1024 {
         *wbuf = BytesMut::with_capacity(READ_CHUNK);

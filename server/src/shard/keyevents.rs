@@ -23,11 +23,12 @@ impl Shard {
     /// Whether anything on this core waits on keys (watched keys, blocked clients).
     #[inline]
     pub fn has_key_listeners(&self) -> bool {
-        false
+        self.has_watched_keys() || self.blocking.has_waiters()
     }
 
     /// Called after an entry that wrote `events` committed.
     pub fn keys_written(&self, events: WrittenKeys) {
-        let _ = events;
+        self.watched_keys_written(&events);
+        self.blocking.keys_written(&events);
     }
 }

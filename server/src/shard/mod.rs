@@ -14,8 +14,10 @@
 pub mod expiry;
 pub mod keyevents;
 pub mod mesh;
+pub mod pubsub;
 pub mod settings;
 pub mod stats;
+pub mod watch;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -93,6 +95,10 @@ pub struct Shard {
     pub stop: Rc<Cell<bool>>,
     /// SCAN resume points of this core's slots (see `cmd::keys::scan`).
     pub scan_cursors: RefCell<crate::cmd::keys::ScanCursors>,
+    /// This core's Pub/Sub subscriptions.
+    pub pubsub: RefCell<pubsub::PubSub>,
+    /// Clients blocked on this core's keys (BLPOP and friends, see `cmd::blocking`).
+    pub blocking: crate::cmd::blocking::Blocking,
 }
 
 /// Unix time in milliseconds.
@@ -155,7 +161,7 @@ impl Shard {
                 self.stats
                     .rejected_calls
                     .set(self.stats.rejected_calls.get() + 1);
-                return Dispatch::Done(e.to_reply());
+                return Dispatch::Done(cmd::tx::rejected(self, client, &args, e));
             }
         };
         client.last_cmd = spec.name;
@@ -166,7 +172,23 @@ impl Shard {
             self.stats
                 .rejected_calls
                 .set(self.stats.rejected_calls.get() + 1);
-            return Dispatch::Done(CmdError::NoAuth.to_reply());
+            return Dispatch::Done(cmd::tx::rejected(self, client, &args, CmdError::NoAuth));
+        }
+        if client.subscribed_resp2() {
+            if let Some(e) = cmd::pubsub::not_allowed_when_subscribed(spec, &args) {
+                self.stats
+                    .rejected_calls
+                    .set(self.stats.rejected_calls.get() + 1);
+                return Dispatch::Done(e);
+            }
+        }
+        // MULTI queues the command; EXEC and WATCH are answered here.
+        let args = match cmd::tx::intercept(self, client, spec, args, now) {
+            cmd::tx::Intercept::Pass(args) => args,
+            cmd::tx::Intercept::Handled(dispatch) => return dispatch,
+        };
+        if spec.has(flags::BLOCKING) {
+            return self.dispatch_blocking(spec, client, now, args);
         }
         let db = client.db;
         let mut positions = spec.keys.positions(&args);
@@ -202,7 +224,7 @@ impl Shard {
         }
     }
 
-    fn spread(
+    pub(crate) fn spread(
         self: &Rc<Self>,
         spec: &'static CommandSpec,
         db: u8,

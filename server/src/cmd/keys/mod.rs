@@ -12,10 +12,11 @@ mod exists;
 mod expire;
 mod flush;
 mod keys_cmd;
+mod object;
 pub mod pattern;
 mod persist;
 mod randomkey;
-mod remote;
+pub mod remote;
 mod rename;
 pub mod scan;
 mod touch;
@@ -407,4 +408,5 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Removes all keys from all databases.",
         "1.0.0",
     ),
+    object::COMMAND,
 ];

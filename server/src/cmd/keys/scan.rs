@@ -95,7 +95,7 @@ pub struct ScanOpts {
 
 /// Redis parses the cursor with `strtoul`: optional sign (a negative value wraps), decimal digits, nothing
 /// else; an empty string is cursor 0.
-fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     let invalid = || CmdError::msg("ERR invalid cursor");
     let (neg, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),

@@ -40,6 +40,8 @@ pub fn render(sel: Selection, node: &Node, snaps: &[CoreSnapshot]) -> Result<Str
     let first = snaps.first();
     let settings_hz = first.map_or(node.config.hz, |s| s.hz);
     let uptime = node.started.elapsed().as_secs();
+    let (pubsub_clients, pubsub_channels, pubsub_patterns) =
+        crate::shard::pubsub::PubSubInfo::merge(snaps.iter().map(|s| &s.pubsub));
 
     if section("server", "Server", &mut out) {
         let (sysname, release, machine) = uname();
@@ -110,6 +112,7 @@ pub fn render(sel: Selection, node: &Node, snaps: &[CoreSnapshot]) -> Result<Str
         field!(out, "client_recent_max_output_buffer", "{max_out}");
         field!(out, "blocked_clients", "0");
         field!(out, "tracking_clients", "0");
+        field!(out, "pubsub_clients", "{pubsub_clients}");
         field!(out, "clients_in_timeout_table", "0");
         field!(out, "total_blocking_keys", "0");
         field!(out, "total_blocking_keys_on_nokey", "0");
@@ -252,8 +255,8 @@ pub fn render(sel: Selection, node: &Node, snaps: &[CoreSnapshot]) -> Result<Str
         field!(out, "evicted_clients", "0");
         field!(out, "keyspace_hits", "{}", sum(|s| s.keyspace_hits));
         field!(out, "keyspace_misses", "{}", sum(|s| s.keyspace_misses));
-        field!(out, "pubsub_channels", "0");
-        field!(out, "pubsub_patterns", "0");
+        field!(out, "pubsub_channels", "{pubsub_channels}");
+        field!(out, "pubsub_patterns", "{pubsub_patterns}");
         field!(out, "pubsubshard_channels", "0");
         field!(out, "latest_fork_usec", "0");
         field!(out, "total_forks", "0");

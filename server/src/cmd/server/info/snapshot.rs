@@ -45,6 +45,8 @@ pub struct CoreSnapshot {
     pub block_cache: u64,
     /// `(db, keys, keys with a deadline)` for non-empty databases, when asked for.
     pub keyspace: Result<Vec<(u8, i64, i64)>, String>,
+    /// Subscribed clients, channels and patterns (names too when cores must be merged).
+    pub pubsub: crate::shard::pubsub::PubSubInfo,
 }
 
 impl CoreSnapshot {
@@ -103,6 +105,7 @@ impl CoreSnapshot {
                 .property_int("rocksdb.block-cache-usage")
                 .unwrap_or(0),
             keyspace,
+            pubsub: shard.pubsub.borrow().info(shard.node.cores > 1),
         }
     }
 
