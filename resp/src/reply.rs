@@ -68,6 +68,9 @@ pub enum Reply {
     },
     /// RESP3 `>`; RESP2 an array.
     Push(Vec<Reply>),
+    /// RESP3 an array of 2-element arrays; RESP2 a flat array of 2n (Redis 7's WITHSCORES and WITHVALUES
+    /// replies: ZRANGE, ZPOPMIN with a count, ZRANDMEMBER, HRANDFIELD, ...).
+    Pairs(Vec<(Reply, Reply)>),
 }
 
 impl Reply {
@@ -123,6 +126,16 @@ impl Reply {
                 for (key, value) in pairs {
                     key.encode_with(proto, doubles, out);
                     value.encode_with(proto, doubles, out);
+                }
+            }
+            Reply::Pairs(pairs) => {
+                header(b'*', if resp3 { pairs.len() } else { pairs.len() * 2 }, out);
+                for (first, second) in pairs {
+                    if resp3 {
+                        out.extend_from_slice(b"*2\r\n");
+                    }
+                    first.encode_with(proto, doubles, out);
+                    second.encode_with(proto, doubles, out);
                 }
             }
             Reply::Double(d) => {

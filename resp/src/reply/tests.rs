@@ -140,6 +140,12 @@ fn aggregates() {
         "*2\r\n*1\r\n:1\r\n*-1\r\n",
         "*2\r\n~1\r\n#t\r\n_\r\n",
     );
+    check(
+        Reply::Pairs(vec![(bulk("m"), Reply::Double(1.5))]),
+        "*2\r\n$1\r\nm\r\n$3\r\n1.5\r\n",
+        "*1\r\n*2\r\n$1\r\nm\r\n,1.5\r\n",
+    );
+    check(Reply::Pairs(vec![]), "*0\r\n", "*0\r\n");
     let wide = Reply::Array((0..12).map(Reply::Integer).collect());
     assert!(enc(&wide, Resp2).starts_with(b"*12\r\n:0\r\n"));
 }
