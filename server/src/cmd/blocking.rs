@@ -108,7 +108,7 @@ pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Deadline, CmdError> {
         .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?;
     let ms = (value * 1000.0).ceil();
     // A value past the range of `long long` converts to LLONG_MIN on the platforms Redis runs on.
-    if !(ms >= 0.0 && ms < 9.223_372_036_854_775e18) {
+    if !(0.0..9.223_372_036_854_775e18).contains(&ms) {
         return Err(CmdError::msg("ERR timeout is negative"));
     }
     let ms = ms as u64;

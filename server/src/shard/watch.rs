@@ -135,7 +135,7 @@ impl WatchRegistry {
             // A flush is per slot and keeps no list of what it deleted: a watched key that was stored and
             // is not any more went with it.
             for ((db, key), entry) in keys.iter_mut() {
-                if entry.stored && wiped.map_or(true, |w| w == *db) && !stored(*db, key) {
+                if entry.stored && wiped.is_none_or(|w| w == *db) && !stored(*db, key) {
                     entry.writes += 1;
                     entry.stored = false;
                 }
@@ -193,6 +193,8 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::statemachine::SlotWriter;
+    use crate::storage::record::Record;
 
     fn key(writes: u64, stored: bool) -> WatchedKey {
         WatchedKey {
@@ -226,5 +228,60 @@ mod tests {
         // ... but written over, or deleted and written again, is.
         assert!(key(4, true).touched(&ticket(3, true, 0), 100));
         assert!(key(5, false).touched(&ticket(3, true, 0), 100));
+    }
+
+    /// The registry against a real store: writes, flushes, watchers, and nothing left after release.
+    #[test]
+    fn registry_counts_writes_flushes_and_watchers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 1, &tuning::RocksConfig::default()).unwrap();
+        let reg = WatchRegistry::default();
+        let now = 1_000_000;
+        let commit = |w: SlotWriter<'_>| {
+            let (written, wiped) = w.written();
+            let events = WrittenKeys {
+                db: 0,
+                keys: written.into(),
+                wiped,
+            };
+            w.commit().unwrap();
+            events
+        };
+        let set = |key: &Bytes| {
+            let mut w = SlotWriter::new(&store, SlotId::of_key(key), 0, now);
+            w.put(key, Record::string(Bytes::from_static(b"v"), 0, 0))
+                .unwrap();
+            commit(w)
+        };
+        let k = Bytes::from_static(b"k");
+        let absent = Bytes::from_static(b"absent");
+        let other = Bytes::from_static(b"other");
+        assert_ne!(SlotId::of_key(&k), SlotId::of_key(&other));
+
+        // Two watchers of one key are one entry; a write touches both, not a watcher that came after it.
+        let t1 = reg.watch(&store, 0, k.clone(), now);
+        let t2 = reg.watch(&store, 0, k.clone(), now);
+        assert_eq!(reg.len(), 1);
+        reg.written(&store, &set(&k));
+        let t3 = reg.watch(&store, 0, k.clone(), now);
+        assert!(reg.release(0, k.clone(), &t1, Some(now)));
+        assert!(!reg.release(0, k.clone(), &t3, Some(now)));
+        assert!(reg.release(0, k.clone(), &t2, Some(now)));
+        assert!(reg.is_empty(), "released watchers leave nothing behind");
+
+        // A flush of k's slot touches k (stored), not an absent key nor a key of another slot.
+        reg.written(&store, &set(&other));
+        let (tk, ta, to) = (
+            reg.watch(&store, 0, k.clone(), now),
+            reg.watch(&store, 0, absent.clone(), now),
+            reg.watch(&store, 0, other.clone(), now),
+        );
+        let mut w = SlotWriter::new(&store, SlotId::of_key(&k), 0, now);
+        w.delete_all(Some(0));
+        reg.written(&store, &commit(w));
+        assert!(reg.release(0, k, &tk, Some(now)));
+        assert!(!reg.release(0, absent, &ta, Some(now)));
+        assert!(!reg.release(0, other, &to, Some(now)));
+        assert!(reg.is_empty());
     }
 }

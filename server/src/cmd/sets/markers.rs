@@ -41,7 +41,13 @@ const MIN_BUCKET: u64 = 32;
 type CacheKey = (usize, u16, u8, u64, Bytes);
 
 fn cache_key(store: &Store, slot: SlotId, db: u8, key: &Bytes, version: u64) -> CacheKey {
-    (store as *const Store as usize, slot.0, db, version, key.clone())
+    (
+        store as *const Store as usize,
+        slot.0,
+        db,
+        version,
+        key.clone(),
+    )
 }
 
 thread_local! {

@@ -6,7 +6,8 @@
 //! membership test is one point read. Single-member commands never read the whole set.
 //!
 //! * Writes are [`SetOp`] mutations. Everything random (SPOP, SRANDMEMBER) is decided by the proposer
-//!   ([`sample`]); the mutation names the exact members, so applying it is deterministic.
+//!   ([`sample`], uniform thanks to per-core rank [`markers`]); the mutation names the exact members, so
+//!   applying it is deterministic.
 //! * Multi-key reads (SINTER, SUNION, SDIFF, SINTERCARD) are computed by [`algebra`] on one core, or
 //!   across cores by [`gather`] when the keys span cores; the STORE forms then write the destination with
 //!   one mutation on its slot. What is atomic is spelled out in [`combine`] and [`smove`]: one core —
@@ -15,6 +16,7 @@
 mod algebra;
 mod combine;
 mod gather;
+mod markers;
 mod sadd;
 mod sample;
 mod scard;

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use resp::Reply;
 
-use super::SetOp;
+use super::{markers, SetOp};
 use crate::cmd::collection::{self, slot_of};
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
@@ -23,17 +23,25 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
 pub fn apply(key: &Bytes, members: &[Bytes], w: &mut SlotWriter<'_>) -> Result<Reply, CmdError> {
     let mut set = collection::load_or_create(w, key, ValueType::Set)?;
     let version = set.version();
-    let mut added = 0;
+    let tracked = markers::tracked(w.store(), w.slot, w.db, key, version);
+    let mut added = Vec::new();
+    let mut n = 0;
     for m in members {
         // `get_member` sees this entry's own writes, so a member named twice is added once.
         if w.get_member(Family::Sub, key, version, m)?.is_none() {
             w.put_member(Family::Sub, key, version, m, &[]);
-            added += 1;
+            n += 1;
+            if tracked {
+                added.push(m.clone());
+            }
         }
     }
-    if added > 0 {
-        set.meta.count += added;
+    if n > 0 {
+        set.meta.count += n;
         collection::store(w, key, &set)?;
+        if tracked {
+            markers::note(w.store(), w.slot, w.db, key, version, &added, &[]);
+        }
     }
-    Ok(Reply::Integer(added as i64))
+    Ok(Reply::Integer(n as i64))
 }

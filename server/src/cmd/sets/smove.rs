@@ -17,7 +17,7 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::algebra::{self, open};
-use super::{gather, SetOp};
+use super::{gather, markers, SetOp};
 use crate::cmd::collection::{self, slot_of};
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::statemachine::{LogEntry, Mutation, SlotWriter};
@@ -135,6 +135,8 @@ pub fn apply(
     w.delete_member(Family::Sub, src, from.version(), member);
     from.meta.count -= 1;
     collection::store(w, src, &from)?;
+    let one = std::slice::from_ref(member);
+    markers::note(w.store(), w.slot, w.db, src, from.version(), &[], one);
     let mut to = collection::load_or_create(w, dst, ValueType::Set)?;
     if w.get_member(Family::Sub, dst, to.version(), member)?
         .is_none()
@@ -142,6 +144,7 @@ pub fn apply(
         w.put_member(Family::Sub, dst, to.version(), member, &[]);
         to.meta.count += 1;
         collection::store(w, dst, &to)?;
+        markers::note(w.store(), w.slot, w.db, dst, to.version(), one, &[]);
     }
     Ok(Reply::Integer(1))
 }

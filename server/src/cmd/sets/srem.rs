@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use resp::Reply;
 
-use super::SetOp;
+use super::{markers, SetOp};
 use crate::cmd::collection::{self, slot_of};
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
@@ -43,6 +43,7 @@ pub fn remove(
     if !removed.is_empty() {
         set.meta.count = set.meta.count.saturating_sub(removed.len() as u64);
         collection::store(w, key, &set)?;
+        markers::note(w.store(), w.slot, w.db, key, version, &[], &removed);
     }
     Ok(removed)
 }

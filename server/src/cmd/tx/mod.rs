@@ -5,7 +5,7 @@
 //! not allowed in a transaction) — replies the error and marks the transaction failed, so EXEC answers
 //! `-EXECABORT`. EXEC, MULTI, DISCARD, WATCH, QUIT and RESET are not queued, as in Redis.
 //!
-//! How EXEC runs the queue ([`exec`]):
+//! How EXEC runs the queue (`exec.rs`):
 //!
 //! * Every key of the transaction on one core: the whole queue runs there, each command's `local` back to
 //!   back with no await in between. A core is one thread, so nothing interleaves: the transaction is
@@ -81,9 +81,9 @@ pub enum Intercept {
 /// Commands Redis refuses inside MULTI (`no-multi` in its command table) that slotkv has.
 const NO_MULTI: &[&str] = &["shutdown", "save", "sync", "psync"];
 
-/// Whether `spec` is the top-level command `name`.
+/// Whether `spec` is the top-level command `name` (not a subcommand of that name, like SLOWLOG RESET).
 fn is(spec: &'static CommandSpec, name: &str) -> bool {
-    table::lookup(name.as_bytes()).is_some_and(|s| std::ptr::eq(s, spec))
+    spec.name == name && table::lookup(name.as_bytes()).is_some_and(|s| std::ptr::eq(s, spec))
 }
 
 /// Whether `spec` is one of this family's.
