@@ -909,8 +909,27 @@ fn info_and_client_list_show_subscriptions() {
     assert!(list
         .lines()
         .any(|l| l.contains(" flags=N db=0 sub=0 psub=0 ")));
+    // TYPE pubsub lists exactly the subscribed connections; TYPE normal the others.
+    let pubsub = text_of(&q.cmd(&["CLIENT", "LIST", "TYPE", "pubsub"]));
+    assert_eq!(pubsub.lines().count(), 2, "{pubsub}");
+    assert!(pubsub.lines().all(|l| l.contains(" flags=P ")), "{pubsub}");
+    let normal = text_of(&q.cmd(&["CLIENT", "LIST", "TYPE", "normal"]));
+    assert!(normal.lines().all(|l| l.contains(" sub=0 psub=0 ")), "{normal}");
+    assert!(normal.lines().count() >= 1);
+    assert_eq!(
+        text_of(&q.cmd(&["CLIENT", "LIST", "TYPE", "master"])),
+        "",
+        "no connection is a master"
+    );
     frames(&mut sub, &["UNSUBSCRIBE"], 2);
     frames(&mut sub, &["PUNSUBSCRIBE"], 1);
+    // CLIENT KILL TYPE pubsub closes the remaining subscriber only.
+    assert_eq!(int(&mut q, &["CLIENT", "KILL", "TYPE", "pubsub"]), 1);
+    assert!(other.closed_by_server());
+    assert_eq!(q.cmd_str(&["PING"]), "+PONG\r\n");
+    let mut third = s.raw();
+    frames(&mut third, &["SUBSCRIBE", "a"], 1);
+    frames(&mut third, &["PSUBSCRIBE", "p*", "q*"], 2);
     let inf = info(&mut q, "everything");
     assert_eq!(inf["pubsub_clients"], "1");
     assert_eq!(inf["pubsub_channels"], "1");

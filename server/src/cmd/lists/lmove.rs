@@ -104,7 +104,11 @@ pub fn blmove_spread(s: Spread) -> ReplyFuture {
         Ok(p) => p,
         Err(e) => return blocking::ready(e.to_reply()),
     };
-    let (src, dst) = (s.args[1].clone(), s.args[2].clone());
+    // Own copies: a long wait would pin the connection's read buffer they are slices of.
+    let (src, dst) = (
+        Bytes::copy_from_slice(&s.args[1]),
+        Bytes::copy_from_slice(&s.args[2]),
+    );
     let shard = s.shard.clone();
     let attempt = {
         let (src, shard) = (src.clone(), shard.clone());

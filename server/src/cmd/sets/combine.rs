@@ -14,6 +14,8 @@
 //!   destination is written on its core. **Not atomic across cores**: a write landing between those steps
 //!   may or may not be reflected in the result.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use resp::Reply;
 
@@ -22,7 +24,7 @@ use super::{gather, SetOp};
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::slot::SlotId;
 use crate::statemachine::{LogEntry, Mutation, SlotWriter};
-use crate::storage::collection::Family;
+use crate::storage::collection::{CollectionMeta, Family};
 use crate::storage::record::ValueType;
 
 /// The reply of SINTER, SUNION and SDIFF.
@@ -111,24 +113,24 @@ pub fn apply_store(
     members: &[Bytes],
     w: &mut SlotWriter<'_>,
 ) -> Result<Reply, CmdError> {
-    let mut owned;
-    let mut members = members;
-    if !members.windows(2).all(|p| p[0] < p[1]) {
-        // Proposers send sorted, distinct members; keep the count exact whatever arrives.
-        owned = members.to_vec();
-        algebra::merge_distinct(&mut owned);
-        members = &owned;
-    }
+    // Proposers send sorted, distinct members; keep the count exact whatever arrives.
+    let members: Cow<'_, [Bytes]> = if members.windows(2).all(|p| p[0] < p[1]) {
+        Cow::Borrowed(members)
+    } else {
+        let mut v = members.to_vec();
+        algebra::merge_distinct(&mut v);
+        Cow::Owned(v)
+    };
     if members.is_empty() {
         w.delete(dst)?;
         return Ok(Reply::Integer(0));
     }
     // A fresh version: whatever `dst` held before (its members included) is orphaned, not rewritten.
     let mut rec = w.new_collection(ValueType::Set)?;
-    for m in members {
+    for m in members.iter() {
         w.put_member(Family::Sub, dst, rec.version, m, &[]);
     }
-    let mut meta = crate::storage::collection::CollectionMeta::empty(ValueType::Set);
+    let mut meta = CollectionMeta::empty(ValueType::Set);
     meta.count = members.len() as u64;
     rec.payload = meta.encode(ValueType::Set);
     w.put(dst, rec)?;

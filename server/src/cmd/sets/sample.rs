@@ -2,10 +2,12 @@
 //!
 //! Ranks are drawn first (`k` distinct ranks, or `k` ranks with repeats), then turned into members:
 //!
-//! * small sets, or requests for a good share of a set: every member is read, O(n);
-//! * otherwise through the set's rank markers ([`super::markers`]): sorted ranks are resolved in one sweep,
-//!   each costing at most one seek plus about `n / 2048` steps (the first pick on a set builds its markers
-//!   with one O(n) scan; later picks and writes keep them).
+//! * sets of at most [`READ_ALL_MAX`] members are read whole;
+//! * bigger sets go through their rank markers ([`super::markers`]): the sorted ranks are resolved in one
+//!   forward sweep, each costing at most one seek plus the steps to its rank inside its bucket (about
+//!   `n / 2048` on average), and never more than one pass over the set in total, whatever `k` — without
+//!   holding the whole set in memory. The first pick on a set builds its markers with one O(n) scan; later
+//!   picks and writes keep them.
 //!
 //! The members come back in random order.
 
@@ -18,16 +20,8 @@ use super::markers;
 use crate::cmd::CmdError;
 use crate::storage::Store;
 
-/// Sets up to this size are always read whole.
+/// Sets up to this size are read whole.
 pub const READ_ALL_MAX: u64 = 512;
-/// What one seek costs, in member steps (a rough figure to choose between the two ways).
-const SEEK_STEPS: u64 = 32;
-
-/// Whether resolving `k` ranks through the markers would cost more than reading the set.
-fn read_all(set: &SetRef, k: u64) -> bool {
-    let per_pick = SEEK_STEPS + set.count / 2048;
-    set.count <= READ_ALL_MAX || set.count <= k.saturating_mul(per_pick)
-}
 
 /// `k` distinct random members (the whole set when `k >= count`).
 pub fn distinct(
@@ -39,7 +33,7 @@ pub fn distinct(
 ) -> Result<Vec<Bytes>, CmdError> {
     let n = set.count as usize;
     let k = k.min(n);
-    if read_all(set, k as u64) {
+    if set.count <= READ_ALL_MAX {
         let all = algebra::members(store, db, set)?;
         let k = k.min(all.len());
         return Ok(index::sample(rng, all.len(), k)
@@ -68,7 +62,7 @@ pub fn repeated(
     if set.count == 0 || k == 0 {
         return Ok(Vec::new());
     }
-    if read_all(set, k as u64) {
+    if set.count <= READ_ALL_MAX {
         let all = algebra::members(store, db, set)?;
         if all.is_empty() {
             return Ok(Vec::new());

@@ -190,8 +190,18 @@ impl AddOp {
                 Outcome::Skipped => {}
             }
         }
-        if added + updated > 0 {
+        if added > 0 {
             collection::store(w, &self.key, &loaded)?;
+        } else if updated > 0 {
+            // Scores changed, the metadata did not: [`collection::store`] would skip the record, and then
+            // nothing would tell WATCH (or anything else listening for written keys) that the key changed.
+            // Rewriting the record is what marks it written.
+            let rec = loaded.meta.record(
+                ValueType::ZSet,
+                loaded.record.expire_at,
+                loaded.record.version,
+            );
+            w.put(&self.key, rec)?;
         }
         Ok(self.reply(added, updated, last, processed > 0))
     }

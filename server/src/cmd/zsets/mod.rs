@@ -36,6 +36,7 @@ mod rem;
 mod scan;
 pub mod score;
 mod setops;
+mod sources;
 mod store;
 
 pub use add::AddOp;

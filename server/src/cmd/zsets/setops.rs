@@ -25,19 +25,16 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::range::range_reply;
-use super::read::{Scored, ZSet};
+use super::read::Scored;
 use super::score::parse_score_opt;
+use super::sources::{fetch, input, Source};
 use super::store::{replace, StoreOp};
 use super::ZSetOp;
 use crate::cmd::args::{is, parse_i64, parse_i64_opt};
-use crate::cmd::collection::{slot_of, Loaded};
+use crate::cmd::collection::slot_of;
 use crate::cmd::keys::remote;
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
-use crate::slot::SlotId;
 use crate::statemachine::{LogEntry, Mutation, SlotWriter};
-use crate::storage::collection::{CollectionMeta, Family};
-use crate::storage::record::{Record, ValueType};
-use crate::storage::{StorageError, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetOpKind {
@@ -174,110 +171,6 @@ fn parse_options(
         }
     }
     Ok(o)
-}
-
-/// One input as read: its size, and how to walk and probe it.
-pub enum Source<'a> {
-    Missing,
-    /// On this core's store: walked in full, probed by point reads.
-    Stored {
-        store: &'a Store,
-        slot: SlotId,
-        db: u8,
-        key: &'a [u8],
-        loaded: Loaded,
-    },
-    /// Read whole on another core; probed through an index built on first use.
-    Fetched {
-        members: Vec<Scored>,
-        index: OnceCell<AHashMap<Bytes, f64>>,
-    },
-}
-
-impl Source<'_> {
-    fn len(&self) -> u64 {
-        match self {
-            Source::Missing => 0,
-            Source::Stored { loaded, .. } => loaded.meta.count,
-            Source::Fetched { members, .. } => members.len() as u64,
-        }
-    }
-
-    /// Every member and score (1 for a plain set's members).
-    fn all(&self) -> Result<Vec<Scored>, CmdError> {
-        match self {
-            Source::Missing => Ok(Vec::new()),
-            Source::Stored {
-                store,
-                slot,
-                db,
-                key,
-                loaded,
-            } => read_all(store, *slot, *db, key, loaded),
-            Source::Fetched { members, .. } => Ok(members.clone()),
-        }
-    }
-
-    fn find(&self, member: &[u8]) -> Result<Option<f64>, CmdError> {
-        match self {
-            Source::Missing => Ok(None),
-            Source::Stored {
-                store,
-                slot,
-                db,
-                key,
-                loaded,
-            } => {
-                if loaded.record.vtype == ValueType::ZSet {
-                    ZSet::new(store, *slot, *db, key, loaded).score_of(member)
-                } else {
-                    let v =
-                        store.get_member(Family::Sub, *slot, *db, key, loaded.version(), member)?;
-                    Ok(v.map(|_| 1.0))
-                }
-            }
-            Source::Fetched { members, index } => Ok(index
-                .get_or_init(|| members.iter().cloned().collect())
-                .get(member)
-                .copied()),
-        }
-    }
-}
-
-/// An input's record as a sorted set or plain set (WRONGTYPE for anything else).
-fn input(rec: Option<Record>) -> Result<Option<Loaded>, CmdError> {
-    match rec {
-        None => Ok(None),
-        Some(r) if r.vtype != ValueType::ZSet && r.vtype != ValueType::Set => {
-            Err(CmdError::WrongType)
-        }
-        Some(record) => {
-            let meta = CollectionMeta::of(&record).map_err(StorageError::from)?;
-            Ok(Some(Loaded { record, meta }))
-        }
-    }
-}
-
-/// Every member of a stored input: a sorted set's in score order, a set's with score 1.
-fn read_all(
-    store: &Store,
-    slot: SlotId,
-    db: u8,
-    key: &[u8],
-    loaded: &Loaded,
-) -> Result<Vec<Scored>, CmdError> {
-    if loaded.record.vtype == ValueType::ZSet {
-        return ZSet::new(store, slot, db, key, loaded).all();
-    }
-    let mut out = Vec::with_capacity(loaded.meta.count.min(1 << 20) as usize);
-    let mut c = store.member_cursor(Family::Sub, slot, db, key, loaded.version());
-    c.seek_to_first();
-    while c.valid() {
-        out.push((Bytes::copy_from_slice(c.member()), 1.0));
-        c.next();
-    }
-    c.status()?;
-    Ok(out)
 }
 
 fn aggregate(target: &mut f64, v: f64, how: Aggregate) {
@@ -487,9 +380,6 @@ pub fn apply_combine(w: &mut SlotWriter<'_>, dst: &Bytes, c: &Combine) -> Result
     replace(w, dst, &result)
 }
 
-/// An input read whole on its core: `None` for a missing key.
-type Fetched = Result<Option<Vec<Scored>>, CmdError>;
-
 /// Keys on several cores: read every input on its core, compute here, store on the destination's core.
 pub fn spread(s: Spread) -> ReplyFuture {
     Box::pin(async move {
@@ -532,43 +422,6 @@ pub fn spread(s: Spread) -> ReplyFuture {
         };
         run.await.unwrap_or_else(|e: CmdError| e.to_reply())
     })
-}
-
-/// Reads `keys` on their cores (one call per core), in key order.
-async fn fetch(s: &Spread, keys: &[Bytes], types_only: bool) -> Vec<Fetched> {
-    let layout = &s.shard.node.layout;
-    let mut by_core: Vec<(usize, Vec<usize>)> = Vec::new();
-    for (i, k) in keys.iter().enumerate() {
-        let core = layout.core_of(slot_of(k));
-        match by_core.iter_mut().find(|(c, _)| *c == core) {
-            Some((_, v)) => v.push(i),
-            None => by_core.push((core, vec![i])),
-        }
-    }
-    let mut out: Vec<Option<Fetched>> = (0..keys.len()).map(|_| None).collect();
-    for (core, idx) in by_core {
-        let want: Vec<Bytes> = idx.iter().map(|&i| keys[i].clone()).collect();
-        let (db, now) = (s.db, s.now_ms);
-        let got = remote::with_core(&s.shard, core, move |shard| {
-            want.iter()
-                .map(|k| {
-                    let slot = slot_of(k);
-                    let Some(l) = input(shard.store.get_live(slot, db, k, now)?)? else {
-                        return Ok(None);
-                    };
-                    if types_only {
-                        return Ok(Some(Vec::new()));
-                    }
-                    read_all(&shard.store, slot, db, k, &l).map(Some)
-                })
-                .collect::<Vec<Fetched>>()
-        })
-        .await;
-        for (i, f) in idx.into_iter().zip(got) {
-            out[i] = Some(f);
-        }
-    }
-    out.into_iter().map(|f| f.unwrap_or(Ok(None))).collect()
 }
 
 #[cfg(test)]

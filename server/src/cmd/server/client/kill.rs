@@ -11,7 +11,7 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::super::{caller_during_dispatch, for_each_client, text};
-use super::list::client_type;
+use super::list::{client_type, ClientType};
 use crate::cmd::args::{is, parse_i64_opt};
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::net::client::{ClientRegistry, ClientState};
@@ -22,8 +22,7 @@ struct Filter {
     old_form: bool,
     addr: Option<String>,
     laddr: Option<String>,
-    /// `Some(false)`: a client type no connection has.
-    type_matches: Option<bool>,
+    client_type: Option<ClientType>,
     id: u64,
     skipme: bool,
 }
@@ -52,7 +51,7 @@ fn parse(args: &[Bytes]) -> Result<Filter, CmdError> {
                 .ok_or(CmdError::msg("ERR client-id should be greater than 0"))?
                 as u64;
         } else if is(opt, "type") {
-            f.type_matches = Some(client_type(value)?);
+            f.client_type = Some(client_type(value)?);
         } else if is(opt, "addr") {
             f.addr = Some(text(value));
         } else if is(opt, "laddr") {
@@ -84,7 +83,7 @@ impl Filter {
                 .laddr
                 .as_ref()
                 .is_none_or(|a| *a == c.laddr.to_string())
-            && self.type_matches != Some(false)
+            && self.client_type.is_none_or(|t| t == ClientType::of(c))
             && (self.id == 0 || self.id == c.id)
     }
 }

@@ -19,35 +19,51 @@ use crate::shard::Shard;
 #[derive(Clone)]
 enum Filter {
     All,
-    /// A client type no slotkv connection has (master, replica, pubsub).
-    Nothing,
+    Type(ClientType),
     Ids(Vec<u64>),
 }
 
-/// Whether `name` is a client type; `Some(true)` for the type every slotkv connection has.
-pub fn client_type(name: &[u8]) -> Result<bool, CmdError> {
-    if is(name, "normal") {
-        Ok(true)
-    } else if ["slave", "replica", "pubsub", "master"]
-        .iter()
-        .any(|t| is(name, t))
-    {
-        Ok(false)
+/// Redis's client types. A connection with subscriptions is `pubsub`, any other `normal`; slotkv has no
+/// replication links yet, so no connection is `master` or `replica`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ClientType {
+    Normal,
+    PubSub,
+    Replica,
+    Master,
+}
+
+impl ClientType {
+    pub fn of(c: &ClientState) -> ClientType {
+        if c.subscriptions() > 0 {
+            ClientType::PubSub
+        } else {
+            ClientType::Normal
+        }
+    }
+}
+
+/// Parses a client type name as CLIENT LIST / CLIENT KILL take it.
+pub fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
+    Ok(if is(name, "normal") {
+        ClientType::Normal
+    } else if is(name, "pubsub") {
+        ClientType::PubSub
+    } else if is(name, "slave") || is(name, "replica") {
+        ClientType::Replica
+    } else if is(name, "master") {
+        ClientType::Master
     } else {
-        Err(CmdError::msg(format!(
+        return Err(CmdError::msg(format!(
             "ERR Unknown client type '{}'",
             text(name)
-        )))
-    }
+        )));
+    })
 }
 
 fn parse(args: &[Bytes]) -> Result<Filter, CmdError> {
     if args.len() == 4 && is(&args[2], "type") {
-        return Ok(if client_type(&args[3])? {
-            Filter::All
-        } else {
-            Filter::Nothing
-        });
+        return Ok(Filter::Type(client_type(&args[3])?));
     }
     if args.len() > 3 && is(&args[2], "id") {
         let ids = args[3..]
@@ -77,7 +93,7 @@ fn lines_on(
         }
         let wanted = match filter {
             Filter::All => true,
-            Filter::Nothing => false,
+            Filter::Type(t) => ClientType::of(c) == *t,
             Filter::Ids(ids) => ids.contains(&c.id),
         };
         if wanted {
