@@ -86,7 +86,8 @@ pub fn store(w: &mut SlotWriter<'_>, key: &Bytes, loaded: &Loaded) -> Result<(),
     } else if CollectionMeta::of(&loaded.record).ok() == Some(loaded.meta)
         && w.get_stored(key)?.as_ref() == Some(&loaded.record)
     {
-        // Unchanged and already stored as is.
+        // Unchanged and already stored as is; the members changed, so the key was still written.
+        w.touch(key);
     } else {
         let rec = loaded.meta.record(
             loaded.record.vtype,

@@ -9,7 +9,9 @@
 //! Replies that are not ready at once — a request forwarded to another core, a write waiting for the group
 //! fsync — are queued with the replies after them, so the client always sees request order. A spread
 //! command (keys on several cores) is a barrier: requests after it are dispatched only when it is done, so
-//! a pipeline never observes its own writes out of order.
+//! a pipeline never observes its own writes out of order. Before waiting on a reply that is not ready,
+//! the replies before it that are go out: a BLPOP blocked mid-pipeline does not hold back the replies of
+//! the requests sent before it.
 //!
 //! A subscribed connection (Pub/Sub) also waits for messages: publishers leave them in its mailbox
 //! (`shard::pubsub`) and wake it. Messages join the reply stream where they arrived: those that came before
@@ -24,6 +26,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -190,7 +193,10 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                 Ok(Some(req)) => req,
                 Ok(None) => break,
                 Err(e) => {
-                    if drain(&shard, &mut queue, &mut wbuf).await.is_err() {
+                    if drain(&shard, &client, &mut stream, &mut queue, &mut wbuf)
+                        .await
+                        .is_err()
+                    {
                         break 'conn Close::Error;
                     }
                     let proto = client.borrow().protocol;
@@ -242,11 +248,18 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                     shard.stats.forwarded.set(shard.stats.forwarded.get() + 1);
                     queue.push_back(Pending::Remote(fut, proto))
                 }
-                Dispatch::Barrier(fut) => {
-                    if drain(&shard, &mut queue, &mut wbuf).await.is_err() {
+                Dispatch::Barrier(mut fut) => {
+                    if drain(&shard, &client, &mut stream, &mut queue, &mut wbuf)
+                        .await
+                        .is_err()
+                    {
                         break 'conn Close::Error;
                     }
-                    let reply = fut.await;
+                    // A blocked BLPOP may wait for seconds: the replies before it go out first.
+                    let Ok(reply) = settle(&mut fut, &shard, &client, &mut stream, &mut wbuf).await
+                    else {
+                        break 'conn Close::Error;
+                    };
                     let now_proto = client.borrow().protocol;
                     pump(mailbox.as_deref(), now_proto, &mut queue, &mut wbuf);
                     encode(&reply, proto, &mut wbuf);
@@ -256,12 +269,14 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                 }
             }
             if client.borrow().close_after_reply {
-                let _ = drain(&shard, &mut queue, &mut wbuf).await;
+                let _ = drain(&shard, &client, &mut stream, &mut queue, &mut wbuf).await;
                 let _ = write_out(&shard, &client, &mut stream, &mut wbuf).await;
                 break 'conn Close::Quit;
             }
             if wbuf.len() >= FLUSH_AT {
-                if drain(&shard, &mut queue, &mut wbuf).await.is_err()
+                if drain(&shard, &client, &mut stream, &mut queue, &mut wbuf)
+                    .await
+                    .is_err()
                     || write_out(&shard, &client, &mut stream, &mut wbuf)
                         .await
                         .is_err()
@@ -276,7 +291,10 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
         client.borrow_mut().query_buffer = rbuf.len();
 
         // Reply.
-        if drain(&shard, &mut queue, &mut wbuf).await.is_err() {
+        if drain(&shard, &client, &mut stream, &mut queue, &mut wbuf)
+            .await
+            .is_err()
+        {
             break 'conn Close::Error;
         }
         let now_proto = client.borrow().protocol;
@@ -306,6 +324,8 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
 /// Resolves every queued reply, in order, into `wbuf`.
 async fn drain(
     shard: &Rc<Shard>,
+    client: &Rc<RefCell<ClientState>>,
+    stream: &mut TcpStream,
     queue: &mut VecDeque<Pending>,
     wbuf: &mut BytesMut,
 ) -> Result<(), ()> {
@@ -313,14 +333,34 @@ async fn drain(
         match p {
             Pending::Ready(reply, proto) => encode(&reply, proto, wbuf),
             Pending::Durable(reply, seq, proto) => {
-                shard.durability.wait(seq).await;
+                settle(&mut shard.durability.wait(seq), shard, client, stream, wbuf).await?;
                 encode(&reply, proto, wbuf);
             }
-            Pending::Remote(fut, proto) => encode(&fut.await, proto, wbuf),
+            Pending::Remote(mut fut, proto) => {
+                let reply = settle(&mut fut, shard, client, stream, wbuf).await?;
+                encode(&reply, proto, wbuf);
+            }
             Pending::Raw(bytes) => wbuf.extend_from_slice(&bytes),
         }
     }
     Ok(())
+}
+
+/// Awaits `fut`; if it is not ready at once, the replies already in `wbuf` are written out first, so a
+/// client never waits for replies that exist behind one that does not (Redis sends each as it is made).
+/// A pipeline whose replies are all ready, or all pending, still goes out in one write.
+async fn settle<F: Future + Unpin>(
+    fut: &mut F,
+    shard: &Rc<Shard>,
+    client: &Rc<RefCell<ClientState>>,
+    stream: &mut TcpStream,
+    wbuf: &mut BytesMut,
+) -> Result<F::Output, ()> {
+    if let Some(out) = futures_lite::future::poll_once(&mut *fut).await {
+        return Ok(out);
+    }
+    write_out(shard, client, stream, wbuf).await?;
+    Ok(fut.await)
 }
 
 /// Writes `wbuf` to the socket, enforcing the output buffer limits.

@@ -65,6 +65,13 @@ impl<'a> SlotWriter<'a> {
         }
     }
 
+    /// Records `key` as written by this entry without rewriting its record: a collection whose members
+    /// changed while its metadata did not (HSET of an existing field) is still a write to the key for
+    /// WATCH and blocked clients.
+    pub fn touch(&mut self, key: &Bytes) {
+        self.written.push(key.clone());
+    }
+
     /// The keys this entry stored or deleted so far (repeats possible), and the databases of the slot it
     /// wiped (`Some(None)`: every database). Read before [`SlotWriter::commit`].
     pub fn written(&self) -> (&[Bytes], Option<Option<u8>>) {

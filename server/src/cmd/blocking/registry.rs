@@ -116,8 +116,7 @@ pub struct Hold<'a>(&'a Blocking);
 
 impl Drop for Hold<'_> {
     fn drop(&mut self) {
-        self.0.holds.set(self.0.holds.get() - 1);
-        self.0.serve_ready();
+        self.0.release();
     }
 }
 
@@ -142,10 +141,27 @@ impl Blocking {
         self.waiters.borrow().len() + self.watches.borrow().len()
     }
 
+    /// Keys of this core that clients wait on (INFO `total_blocking_keys`, summed over cores).
+    pub fn blocking_keys(&self) -> usize {
+        self.queues.borrow().len()
+    }
+
     /// Defers serving waiters until the guard drops (MULTI/EXEC: Redis serves them after EXEC).
     pub fn hold(&self) -> Hold<'_> {
         self.holds.set(self.holds.get() + 1);
         Hold(self)
+    }
+
+    /// [`Blocking::hold`] for a hold that spans awaits and cores (an EXEC whose commands run on several
+    /// cores holds every core): each call must be matched by one [`Blocking::release`].
+    pub fn hold_detached(&self) {
+        self.holds.set(self.holds.get() + 1);
+    }
+
+    /// Ends one hold; the last one serves the keys that became ready meanwhile.
+    pub fn release(&self) {
+        self.holds.set(self.holds.get() - 1);
+        self.serve_ready();
     }
 
     /// Makes blocking commands dispatched while the guard lives run non-blocking.

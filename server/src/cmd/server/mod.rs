@@ -253,7 +253,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "wait",
         3,
-        0,
+        NOSCRIPT,
         wait::local,
         None,
         "Blocks until the asynchronous replication of all preceding write commands sent by the connection \

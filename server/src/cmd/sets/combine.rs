@@ -21,6 +21,7 @@ use resp::Reply;
 
 use super::algebra::{self, Algebra};
 use super::{gather, SetOp};
+use crate::cmd::keys::remote;
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::slot::SlotId;
 use crate::statemachine::{LogEntry, Mutation, SlotWriter};
@@ -101,7 +102,7 @@ pub fn spread(s: Spread) -> ReplyFuture {
                 now_ms: s.now_ms,
                 mutation: Mutation::Set(SetOp::Store { dst, members }),
             };
-            gather::propose_durable(&s.shard, entry).await
+            remote::propose_durable(&s.shard, entry).await
         };
         result.await.unwrap_or_else(|e: CmdError| e.to_reply())
     })

@@ -12,18 +12,15 @@
 //! reported, as Redis does. Each core's step is one consistent read of that core, but the steps happen at
 //! different instants: across cores the result is not one snapshot of the node.
 //!
-//! The two mesh helpers at the end mirror `keys::remote` (private to the keyspace family).
-
-use std::rc::Rc;
+//! Work on another core goes through [`with_core`], the keyspace family's mesh helper.
 
 use bytes::Bytes;
-use resp::Reply;
 
 use super::algebra::{self, Algebra};
+use crate::cmd::keys::remote::with_core;
 use crate::cmd::{CmdError, Spread};
 use crate::shard::Shard;
 use crate::slot::SlotId;
-use crate::statemachine::LogEntry;
 
 /// The cores owning `keys`, each with its keys in argument order, in order of first appearance.
 fn by_core(shard: &Shard, keys: &[Bytes]) -> Vec<(usize, Vec<Bytes>)> {
@@ -51,7 +48,7 @@ pub async fn compute(
         Algebra::Union => {
             let mut out = Vec::new();
             for (core, ks) in by_core(&s.shard, keys) {
-                let part = on_core(&s.shard, core, move |sh| {
+                let part = with_core(&s.shard, core, move |sh| {
                     algebra::union(&sh.store, db, now, &ks)
                 })
                 .await?;
@@ -68,12 +65,12 @@ pub async fn compute(
             // The first key's core goes first; `by_core` keeps first appearance, so it is groups[0].
             let (core, ks) = groups.remove(0);
             debug_assert_eq!(ks.first(), Some(first));
-            let mut c = on_core(&s.shard, core, move |sh| {
+            let mut c = with_core(&s.shard, core, move |sh| {
                 algebra::diff(&sh.store, db, now, ks.first(), &ks[1..], None)
             })
             .await?;
             for (core, ks) in groups {
-                c = on_core(&s.shard, core, move |sh| {
+                c = with_core(&s.shard, core, move |sh| {
                     algebra::diff(&sh.store, db, now, None, &ks, Some(c))
                 })
                 .await?;
@@ -87,7 +84,7 @@ pub async fn compute(
             let mut empty = false;
             for (core, ks) in by_core(&s.shard, keys) {
                 let probe = ks.clone();
-                let sizes = on_core(&s.shard, core, move |sh| {
+                let sizes = with_core(&s.shard, core, move |sh| {
                     algebra::open_all(&sh.store, db, now, &probe)
                         .map(|v| v.iter().map(|s| s.as_ref().map_or(0, |s| s.count)).min())
                 })
@@ -102,7 +99,7 @@ pub async fn compute(
             groups.sort_by_key(|g| g.0);
             let mut c: Option<Vec<Bytes>> = None;
             for (_, core, ks) in groups {
-                let part = on_core(&s.shard, core, move |sh| {
+                let part = with_core(&s.shard, core, move |sh| {
                     algebra::inter(&sh.store, db, now, &ks, c, limit)
                 })
                 .await?;
@@ -111,41 +108,4 @@ pub async fn compute(
             Ok(c.unwrap_or_default())
         }
     }
-}
-
-/// Runs `f` with the shard of `core` (this core included).
-pub async fn on_core<T, F>(shard: &Rc<Shard>, core: usize, f: F) -> T
-where
-    T: Send + 'static,
-    F: FnOnce(&Rc<Shard>) -> T + Send + 'static,
-{
-    if core == shard.core {
-        return f(shard);
-    }
-    shard
-        .mesh
-        .call(core, move |sh: &Rc<Shard>| {
-            let v = f(sh);
-            Box::pin(async move { v })
-        })
-        .await
-}
-
-/// Proposes `entry` on the core owning its slot; replies once the write is durable.
-pub async fn propose_durable(shard: &Rc<Shard>, entry: LogEntry) -> Result<Reply, CmdError> {
-    let core = shard.node.layout.core_of(entry.slot);
-    let run = move |sh: Rc<Shard>| async move {
-        let (reply, seq) = sh.propose(&entry)?;
-        if seq != 0 {
-            sh.durability.wait(seq).await;
-        }
-        Ok(reply)
-    };
-    if core == shard.core {
-        return run(shard.clone()).await;
-    }
-    shard
-        .mesh
-        .call(core, move |sh: &Rc<Shard>| Box::pin(run(sh.clone())))
-        .await
 }

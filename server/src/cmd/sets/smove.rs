@@ -17,8 +17,9 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::algebra::{self, open};
-use super::{gather, markers, SetOp};
+use super::{markers, SetOp};
 use crate::cmd::collection::{self, slot_of};
+use crate::cmd::keys::remote;
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::statemachine::{LogEntry, Mutation, SlotWriter};
 use crate::storage::collection::Family;
@@ -71,7 +72,7 @@ pub fn spread(s: Spread) -> ReplyFuture {
         let result = async {
             let (db, now) = (s.db, s.now_ms);
             let (k, m) = (src.clone(), member.clone());
-            let present = gather::on_core(&s.shard, core_of(&src), move |sh| {
+            let present = remote::with_core(&s.shard, core_of(&src), move |sh| {
                 match open(&sh.store, db, now, &k)? {
                     None => Ok(None),
                     Some(set) => algebra::contains(&sh.store, db, &set, &m).map(Some),
@@ -82,7 +83,7 @@ pub fn spread(s: Spread) -> ReplyFuture {
                 return Ok(Reply::Integer(0));
             };
             let k = dst.clone();
-            gather::on_core(&s.shard, core_of(&dst), move |sh| {
+            remote::with_core(&s.shard, core_of(&dst), move |sh| {
                 open(&sh.store, db, now, &k).map(|_| ())
             })
             .await?;
@@ -93,7 +94,7 @@ pub fn spread(s: Spread) -> ReplyFuture {
                 key: src.clone(),
                 members: vec![member.clone()],
             };
-            if gather::propose_durable(&s.shard, entry(&src, rem)).await? != Reply::Integer(1) {
+            if remote::propose_durable(&s.shard, entry(&src, rem)).await? != Reply::Integer(1) {
                 // Removed by someone else in between.
                 return Ok(Reply::Integer(0));
             }
@@ -101,12 +102,12 @@ pub fn spread(s: Spread) -> ReplyFuture {
                 key: dst.clone(),
                 members: vec![member.clone()],
             };
-            if let Err(e) = gather::propose_durable(&s.shard, entry(&dst, add)).await {
+            if let Err(e) = remote::propose_durable(&s.shard, entry(&dst, add)).await {
                 let back = SetOp::Add {
                     key: src.clone(),
                     members: vec![member.clone()],
                 };
-                gather::propose_durable(&s.shard, entry(&src, back)).await?;
+                remote::propose_durable(&s.shard, entry(&src, back)).await?;
                 return Err(e);
             }
             Ok(Reply::Integer(1))

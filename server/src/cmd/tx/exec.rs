@@ -20,7 +20,8 @@
 //! Blocking commands never wait inside EXEC (BLPOP on an empty list replies nil at once, as under Redis's
 //! `CLIENT_DENY_BLOCKING`): `run_local` runs them non-blocking, and [`Plan::InOrder`] dispatches with
 //! [`super::TxState::in_exec`] set. Clients blocked on keys the transaction writes are served after the
-//! whole transaction, not between its commands ([`crate::cmd::blocking::Blocking::hold`]).
+//! whole transaction, not between its commands ([`crate::cmd::blocking::Blocking::hold`] on the running
+//! core; on every core for [`Plan::InOrder`]), and before EXEC replies, as in Redis.
 
 use std::rc::Rc;
 
@@ -208,6 +209,8 @@ impl Run {
         let Some(client) = client_of(shard, self.client) else {
             return Reply::NullArray;
         };
+        // Blocked clients are served after the whole transaction, whichever cores its keys are on.
+        let hold = NodeHold::new(shard).await;
         let mut replies = Vec::with_capacity(queue.len());
         let mut seq = 0;
         for q in queue {
@@ -226,10 +229,51 @@ impl Run {
             });
         }
         client.borrow_mut().tx.in_exec = false;
+        hold.release().await;
         if seq != 0 {
             shard.durability.wait(seq).await;
         }
         Reply::Array(replies)
+    }
+}
+
+/// [`crate::cmd::blocking::Blocking::hold`] on every core, for a transaction that runs on several.
+/// [`NodeHold::release`] ends it before EXEC replies; a transaction abandoned half way (its connection
+/// gone) ends it on drop.
+struct NodeHold {
+    shard: Option<Rc<Shard>>,
+}
+
+impl NodeHold {
+    async fn new(shard: &Rc<Shard>) -> NodeHold {
+        shard
+            .on_every_core(|s: &Rc<Shard>| s.blocking.hold_detached())
+            .await;
+        NodeHold {
+            shard: Some(shard.clone()),
+        }
+    }
+
+    /// Serves, on every core, the clients blocked on keys the transaction wrote.
+    async fn release(mut self) {
+        if let Some(shard) = self.shard.take() {
+            shard
+                .on_every_core(|s: &Rc<Shard>| s.blocking.release())
+                .await;
+        }
+    }
+}
+
+impl Drop for NodeHold {
+    fn drop(&mut self) {
+        if let Some(shard) = self.shard.take() {
+            glommio::spawn_local(async move {
+                shard
+                    .on_every_core(|s: &Rc<Shard>| s.blocking.release())
+                    .await;
+            })
+            .detach();
+        }
     }
 }
 

@@ -81,6 +81,11 @@ pub enum Intercept {
 /// Commands Redis refuses inside MULTI (`no-multi` in its command table) that slotkv has.
 const NO_MULTI: &[&str] = &["shutdown", "save", "sync", "psync"];
 
+/// Whether MULTI refuses `spec` (COMMAND reports these with Redis's `no_multi` flag).
+pub fn refused_in_multi(spec: &'static CommandSpec) -> bool {
+    NO_MULTI.iter().any(|n| is(spec, n))
+}
+
 /// Whether `spec` is the top-level command `name` (not a subcommand of that name, like SLOWLOG RESET).
 fn is(spec: &'static CommandSpec, name: &str) -> bool {
     spec.name == name && table::lookup(name.as_bytes()).is_some_and(|s| std::ptr::eq(s, spec))
@@ -133,7 +138,7 @@ fn intercept_slow(
     if !client.tx.multi || is(spec, "quit") {
         return Intercept::Pass(args);
     }
-    if NO_MULTI.iter().any(|n| is(spec, n)) {
+    if refused_in_multi(spec) {
         client.tx.failed = true;
         return Intercept::Handled(Dispatch::Done(Reply::StaticError(
             "ERR Command not allowed inside a transaction",

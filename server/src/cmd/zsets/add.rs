@@ -190,18 +190,9 @@ impl AddOp {
                 Outcome::Skipped => {}
             }
         }
-        if added > 0 {
+        if added > 0 || updated > 0 {
+            // An update alone leaves the metadata as it was; `store` then only marks the key written.
             collection::store(w, &self.key, &loaded)?;
-        } else if updated > 0 {
-            // Scores changed, the metadata did not: [`collection::store`] would skip the record, and then
-            // nothing would tell WATCH (or anything else listening for written keys) that the key changed.
-            // Rewriting the record is what marks it written.
-            let rec = loaded.meta.record(
-                ValueType::ZSet,
-                loaded.record.expire_at,
-                loaded.record.version,
-            );
-            w.put(&self.key, rec)?;
         }
         Ok(self.reply(added, updated, last, processed > 0))
     }

@@ -1,5 +1,6 @@
-//! ZCOUNT key min max, ZLEXCOUNT key min max — the range is walked and counted: O(members counted), where
-//! Redis's skiplist answers in O(log N) from ranks (RocksDB keeps no ranks).
+//! ZCOUNT key min max, ZLEXCOUNT key min max — counted by walking: the range itself, or what lies outside
+//! it, whichever is shorter ([`ZSet::count_range`]); Redis's skiplist answers in O(log N) from ranks, which
+//! RocksDB does not keep.
 
 use bytes::Bytes;
 use resp::Reply;

@@ -4,13 +4,14 @@
 //! Not supported, because slotkv has no such machinery: PAUSE (an error: pretending to pause would let a
 //! failover script believe writes had stopped), TRACKING ON (client-side caching invalidation; an error).
 //! Harmless forms answer as an idle Redis does: UNPAUSE (+OK), TRACKING OFF (+OK), TRACKINGINFO (off),
-//! GETREDIR (-1), CACHING (Redis's "not in tracking mode" error), UNBLOCK (0: nobody is blocked by a
-//! CLIENT command's notion of blocking here).
+//! GETREDIR (-1), CACHING (Redis's "not in tracking mode" error). UNBLOCK reaches a blocked client on
+//! whichever core it waits.
 
 mod attrs;
 mod kill;
 mod list;
 mod modes;
+mod unblock;
 mod unsupported;
 
 use super::spec;
@@ -195,9 +196,9 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
     spec(
         "unblock",
         -3,
-        ADMIN | CONN,
-        unsupported::unblock,
-        None,
+        ADMIN | CONN | NODE_WIDE,
+        unblock::local,
+        Some(unblock::spread),
         "Unblocks a client blocked by a blocking command from a different connection.",
         "5.0.0",
         "connection",

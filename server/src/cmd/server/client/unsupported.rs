@@ -1,4 +1,4 @@
-//! CLIENT PAUSE | UNPAUSE | TRACKING | TRACKINGINFO | GETREDIR | CACHING | UNBLOCK — see the module docs of
+//! CLIENT PAUSE | UNPAUSE | TRACKING | TRACKINGINFO | GETREDIR | CACHING — see the module docs of
 //! `client` for why each answers as it does. Arguments are checked as Redis checks them first, so a bad
 //! call gets Redis's error either way.
 
@@ -6,11 +6,11 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::super::text;
-use crate::cmd::args::{is, parse_i64, parse_i64_opt};
+use crate::cmd::args::{is, parse_i64_opt};
 use crate::cmd::{CmdError, Ctx};
 
 /// Redis's `addReplySubcommandSyntaxError`, naming the subcommand as typed.
-fn wrong_args(sub: &[u8]) -> CmdError {
+pub(super) fn wrong_args(sub: &[u8]) -> CmdError {
     CmdError::msg(format!(
         "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
         text(sub)
@@ -83,17 +83,4 @@ pub fn caching(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CmdError> {
         "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT \
          mode enabled",
     ))
-}
-
-pub fn unblock(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
-    if args.len() > 4 {
-        return Err(wrong_args(&args[1]));
-    }
-    if args.len() == 4 && !is(&args[3], "timeout") && !is(&args[3], "error") {
-        return Err(CmdError::msg(
-            "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
-        ));
-    }
-    parse_i64(&args[2])?;
-    Ok(Reply::Integer(0))
 }

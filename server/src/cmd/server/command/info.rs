@@ -29,12 +29,15 @@ pub fn local(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
 /// One command's COMMAND INFO entry.
 pub fn describe(d: Described) -> Reply {
     let spec = d.spec;
-    let flags = NAMES
-        .iter()
-        // Redis hides may_replicate (and sentinel, which NAMES leaves out) from COMMAND.
-        .filter(|(f, _)| spec.has(*f) && *f != flags::MAY_REPLICATE)
-        .map(|(_, name)| Reply::Simple(name))
-        .collect();
+    let flags = flag_names(d).into_iter().map(Reply::Simple).collect();
+    // Redis's legacy triple comes from its first plain range key spec; a command whose keys are all
+    // counted (LMPOP, ZUNION, ...) has none and reports 0 0 0.
+    let k = spec.keys;
+    let (first, last, step) = if k.first == 0 {
+        (0, 0, 0)
+    } else {
+        (k.first, k.last, k.step)
+    };
     let subcommands = if spec.subcommands.is_empty() {
         Reply::Set(Vec::new())
     } else {
@@ -44,15 +47,53 @@ pub fn describe(d: Described) -> Reply {
         Reply::Bulk(Bytes::from(d.full_name())),
         Reply::Integer(spec.arity as i64),
         Reply::Set(flags),
-        Reply::Integer(spec.keys.first as i64),
-        Reply::Integer(spec.keys.last as i64),
-        Reply::Integer(spec.keys.step as i64),
+        Reply::Integer(first as i64),
+        Reply::Integer(last as i64),
+        Reply::Integer(step as i64),
         Reply::Set(categories(d).into_iter().map(Reply::Simple).collect()),
         Reply::Set(Vec::new()),
         Reply::Set(key_specs(d)),
         subcommands,
     ])
 }
+
+/// COMMAND's flags in Redis's order: the spec's (Redis hides may_replicate, and sentinel, which NAMES
+/// leaves out), then the two Redis derives — `no_multi` (MULTI refuses the command) and `movablekeys`
+/// (keys counted by an argument: the legacy triple cannot say where they are) — before `allow_busy`.
+pub fn flag_names(d: Described) -> Vec<&'static str> {
+    let spec = d.spec;
+    let mut out: Vec<&'static str> = NAMES
+        .iter()
+        .filter(|(f, _)| spec.has(*f) && *f != flags::MAY_REPLICATE && *f != flags::ALLOW_BUSY)
+        .map(|(_, name)| *name)
+        .collect();
+    if d.parent.is_none() && crate::cmd::tx::refused_in_multi(spec) {
+        out.push("no_multi");
+    }
+    if spec.keys.numkeys != 0 {
+        out.push("movablekeys");
+    }
+    if spec.has(flags::ALLOW_BUSY) {
+        out.push("allow_busy");
+    }
+    out
+}
+
+/// Categories Redis declares for these commands (and a container's subcommands) where the group's would
+/// be wrong or incomplete; they replace the group's category. Categories implied by flags are added
+/// anyway.
+const DECLARED: &[(&str, &[&str])] = &[
+    ("command", &["@connection"]),
+    ("dbsize", &["@keyspace"]),
+    ("flushall", &["@keyspace", "@dangerous"]),
+    ("flushdb", &["@keyspace", "@dangerous"]),
+    ("info", &["@dangerous"]),
+    ("keys", &["@keyspace", "@dangerous"]),
+    ("lastsave", &["@admin", "@dangerous"]),
+    ("readonly", &["@connection"]),
+    ("readwrite", &["@connection"]),
+    ("wait", &["@connection"]),
+];
 
 /// ACL categories in Redis's order, derived from the group and the flags (see the module docs).
 pub fn categories(d: Described) -> Vec<&'static str> {
@@ -81,7 +122,14 @@ pub fn categories(d: Described) -> Vec<&'static str> {
     ];
     let spec = d.spec;
     let mut have: Vec<&'static str> = Vec::new();
+    let declared = DECLARED
+        .iter()
+        .find(|(name, _)| *name == d.parent.unwrap_or(spec).name)
+        .map(|(_, cats)| *cats);
     let by_group = match d.group() {
+        _ if declared.is_some() => None,
+        // Redis's containers (CLIENT, CONFIG, OBJECT, ...) carry no category of their own.
+        _ if !spec.subcommands.is_empty() => None,
         "generic" => Some("@keyspace"),
         "string" => Some("@string"),
         "list" => Some("@list"),
@@ -92,14 +140,13 @@ pub fn categories(d: Described) -> Vec<&'static str> {
         "hyperloglog" => Some("@hyperloglog"),
         "geo" => Some("@geo"),
         "stream" => Some("@stream"),
-        "pubsub" => Some("@pubsub"),
         "transactions" => Some("@transaction"),
         "scripting" => Some("@scripting"),
-        // Redis's containers (CLIENT, CONFIG, ...) carry no category of their own.
-        "connection" if spec.subcommands.is_empty() => Some("@connection"),
+        "connection" => Some("@connection"),
         _ => None,
     };
     have.extend(by_group);
+    have.extend(declared.unwrap_or_default());
     if spec.has(flags::WRITE) {
         have.push("@write");
     }
@@ -111,6 +158,9 @@ pub fn categories(d: Described) -> Vec<&'static str> {
     }
     if spec.has(flags::PUBSUB) {
         have.push("@pubsub");
+    }
+    if spec.has(flags::BLOCKING) {
+        have.push("@blocking");
     }
     have.push(if spec.has(flags::FAST) {
         "@fast"

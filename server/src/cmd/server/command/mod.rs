@@ -3,9 +3,11 @@
 //! disagree with what the server actually runs.
 //!
 //! What a spec does not record is derived the way Redis derives its implicit parts: ACL categories from
-//! the flags and the group (`@write`/`@read`, `@admin @dangerous`, `@fast` else `@slow`, `@string` for the
-//! string group, `@keyspace` for generic, ...); key specs from the legacy (first, last, step) triple with
-//! flags RO/access (read-only commands) or RW/update (writes). There are no command tips, no argument
+//! the flags and the group (`@write`/`@read`, `@admin @dangerous`, `@blocking`, `@fast` else `@slow`,
+//! `@string` for the string group, `@keyspace` for generic, ...), except for the few commands whose
+//! declared categories differ from their group's (`info::DECLARED`); the `movablekeys` and `no_multi`
+//! flags; key specs from the legacy (first, last, step) triple and the key count's position, with flags
+//! RO/access (read-only commands) or RW/update (writes). There are no command tips, no argument
 //! lists in DOCS (redis-cli then shows summaries without argument hints), and no complexity strings.
 
 mod docs;

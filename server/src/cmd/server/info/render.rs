@@ -110,11 +110,21 @@ pub fn render(sel: Selection, node: &Node, snaps: &[CoreSnapshot]) -> Result<Str
         );
         field!(out, "client_recent_max_input_buffer", "{max_in}");
         field!(out, "client_recent_max_output_buffer", "{max_out}");
-        field!(out, "blocked_clients", "0");
+        field!(
+            out,
+            "blocked_clients",
+            "{}",
+            sum(|s| s.blocked_clients as u64)
+        );
         field!(out, "tracking_clients", "0");
         field!(out, "pubsub_clients", "{pubsub_clients}");
         field!(out, "clients_in_timeout_table", "0");
-        field!(out, "total_blocking_keys", "0");
+        field!(
+            out,
+            "total_blocking_keys",
+            "{}",
+            sum(|s| s.blocking_keys as u64)
+        );
         field!(out, "total_blocking_keys_on_nokey", "0");
     }
 

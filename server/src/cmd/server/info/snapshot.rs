@@ -47,6 +47,9 @@ pub struct CoreSnapshot {
     pub keyspace: Result<Vec<(u8, i64, i64)>, String>,
     /// Subscribed clients, channels and patterns (names too when cores must be merged).
     pub pubsub: crate::shard::pubsub::PubSubInfo,
+    /// Clients blocked here (BLPOP, ...) and the keys they wait on (see `Blocking::blocked_clients`).
+    pub blocked_clients: usize,
+    pub blocking_keys: usize,
 }
 
 impl CoreSnapshot {
@@ -106,6 +109,8 @@ impl CoreSnapshot {
                 .unwrap_or(0),
             keyspace,
             pubsub: shard.pubsub.borrow().info(shard.node.cores > 1),
+            blocked_clients: shard.blocking.blocked_clients(),
+            blocking_keys: shard.blocking.blocking_keys(),
         }
     }
 
