@@ -5,7 +5,7 @@
 //! * sets of at most [`READ_ALL_MAX`] members are read whole;
 //! * bigger sets go through their rank markers ([`super::markers`]): the sorted ranks are resolved in one
 //!   forward sweep, each costing at most one seek plus the steps to its rank inside its bucket (about
-//!   `n / 2048` on average), and never more than one pass over the set in total, whatever `k` — without
+//!   `n / 16384` on average), and never more than one pass over the set in total, whatever `k` — without
 //!   holding the whole set in memory. The first pick on a set builds its markers with one O(n) scan; later
 //!   picks and writes keep them.
 //!
