@@ -244,7 +244,8 @@ impl Server {
         // After kill -9 the kernel may release the old listening sockets a moment after the process is
         // gone (io_uring rings are torn down asynchronously): wait until the port can be bound again.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
+        while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(20));
         }
         self.spawn(port);

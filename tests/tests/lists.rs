@@ -5,7 +5,8 @@
 //!   redis-server, every reply compared byte for byte, in RESP2 and in RESP3.
 //! * Blocking: FIFO wake order of three clients (one core, and one key on a two-core node), timeouts, a
 //!   BLMOVE chain, a pipelined command waiting behind a blocked one, a client that disconnects while
-//!   blocked, keys on two cores (BLPOP, BLMPOP, BLMOVE), WRONGTYPE while blocked.
+//!   blocked, keys on two cores (BLPOP, BLMPOP, BLMOVE), WRONGTYPE while blocked; replies pipelined before
+//!   a blocked command sent at once; INFO blocked_clients and CLIENT UNBLOCK on either core.
 //! * A million-element list: LRANGE in the middle, LINDEX, LSET and LTRIM stay fast.
 //! * Long lists edited at random (LINSERT, LREM, LTRIM, LSET, pops, moves) against a real redis-server.
 //!
@@ -15,7 +16,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use slotkv_tests::{encode_cmd, key_on, Raw, RedisServer, Server};
+use slotkv_tests::{encode_cmd, key_on, Raw, RedisServer, Server, ServerOptions};
 
 fn bulk(s: &str) -> String {
     format!("${}\r\n{}\r\n", s.len(), s)
@@ -850,4 +851,141 @@ fn two_core_waiters_that_leave_get_nothing_and_shutdown_is_prompt() {
         "shutdown took {:?}",
         t.elapsed()
     );
+}
+
+/// Redis sends a reply as soon as it exists: the replies to requests pipelined before a blocking command
+/// arrive while it waits. Checked on redis-server, then on slotkv (two cores, fsync everysec and always)
+/// with the pipelined write on either core and the waited keys on either core or on both.
+#[test]
+fn replies_pipelined_before_a_blocked_command_are_not_held_back() {
+    fn check(port: u16, x: &str, keys: &[&str]) {
+        let (mut r, mut p) = (Raw::connect(port), Raw::connect(port));
+        p.cmd(&["DEL", x]);
+        for k in keys {
+            p.cmd(&["DEL", k]);
+        }
+        let mut batch = encode_cmd(&[b"RPUSH", x.as_bytes(), b"a"]);
+        let mut blpop: Vec<&[u8]> = vec![b"BLPOP"];
+        blpop.extend(keys.iter().map(|k| k.as_bytes()));
+        blpop.push(b"5");
+        batch.extend(encode_cmd(&blpop));
+        let t = Instant::now();
+        r.send(&batch);
+        // Well before BLPOP's own timeout (5 s), which would release a held-back reply too.
+        r.stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        assert_eq!(r.read_reply(), &b":1\r\n"[..], "{x} {keys:?}");
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "RPUSH's reply took {:?} ({x} {keys:?})",
+            t.elapsed()
+        );
+        // BLPOP is still waiting; it is served by a push made only now.
+        silent(&mut r, 30);
+        let last = keys[keys.len() - 1];
+        p.cmd(&["RPUSH", last, "v"]);
+        assert_eq!(r.read_reply(), arr(&[last, "v"]).as_bytes(), "{keys:?}");
+    }
+    if let Some(redis) = RedisServer::start() {
+        check(redis.port, "x", &["empty"]);
+    } else {
+        eprintln!("SKIPPED the redis-server run: /usr/bin/redis-server is not installed");
+    }
+    for fsync in ["everysec", "always"] {
+        let s = Server::with(ServerOptions {
+            cores: 2,
+            fsync,
+            ..Default::default()
+        });
+        let (x0, x1) = (key_on(0, 2, "x"), key_on(1, 2, "x"));
+        let (e0, e1) = (key_on(0, 2, "empty"), key_on(1, 2, "empty"));
+        // Several connections: they land on either core.
+        for _ in 0..3 {
+            for x in [&x0, &x1] {
+                check(s.port, x, &[&e0]);
+                check(s.port, x, &[&e1]);
+                check(s.port, x, &[&e0, &e1]);
+            }
+        }
+    }
+}
+
+/// INFO's blocked_clients counts every core's blocked clients; CLIENT UNBLOCK releases a client blocked
+/// on any core — with its timeout reply, or (ERROR) with the UNBLOCKED error — and replies 1, else 0. The
+/// same session runs on redis-server and on slotkv with two cores (keys on either core and on both).
+#[test]
+fn info_blocked_clients_and_client_unblock() {
+    fn blocked(r: &mut Raw) -> String {
+        let info = r.cmd_str(&["INFO", "clients"]);
+        info.lines()
+            .find(|l| l.starts_with("blocked_clients:"))
+            .expect("blocked_clients")
+            .to_string()
+    }
+    /// Waits until INFO shows `n` blocked clients.
+    fn wait_blocked(p: &mut Raw, n: usize) {
+        let want = format!("blocked_clients:{n}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while blocked(p) != want {
+            assert!(Instant::now() < deadline, "never {want}: {}", blocked(p));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    fn session(port: u16, a: &str, b: &str) -> Vec<String> {
+        let mut log = Vec::new();
+        let mut p = Raw::connect(port);
+        p.cmd(&["DEL", a, b]);
+        log.push(blocked(&mut p));
+        let waits: Vec<Vec<&str>> = vec![
+            vec!["BLPOP", a, "0"],
+            vec!["BRPOP", b, "0"],
+            vec!["BLPOP", a, b, "0"],
+            vec!["BLMOVE", a, b, "LEFT", "RIGHT", "0"],
+            vec!["BLMPOP", "0", "2", b, a, "LEFT"],
+            vec!["BRPOPLPUSH", b, a, "100"],
+        ];
+        let mut clients: Vec<(Raw, String)> = Vec::new();
+        for (i, args) in waits.iter().enumerate() {
+            let mut c = Raw::connect(port);
+            let id = c.cmd_str(&["CLIENT", "ID"]);
+            let id = id.trim_start_matches(':').trim_end().to_string();
+            send(&mut c, args);
+            wait_blocked(&mut p, i + 1);
+            clients.push((c, id));
+        }
+        log.push(blocked(&mut p));
+        for (i, (c, id)) in clients.iter_mut().enumerate() {
+            let how: &[&str] = match i % 3 {
+                0 => &[],
+                1 => &["TIMEOUT"],
+                _ => &["ERROR"],
+            };
+            let mut args = vec!["CLIENT", "UNBLOCK", id.as_str()];
+            args.extend_from_slice(how);
+            log.push(format!("UNBLOCK {how:?} -> {}", p.cmd_str(&args)));
+            log.push(String::from_utf8_lossy(&c.read_reply()).into_owned());
+            log.push(format!("again -> {}", p.cmd_str(&args)));
+            log.push(blocked(&mut p));
+            // Unblocked, the client works as usual.
+            log.push(c.cmd_str(&["PING"]));
+        }
+        log.push(p.cmd_str(&["CLIENT", "UNBLOCK", "999999"]));
+        // Nothing was popped or moved.
+        log.push(p.cmd_str(&["EXISTS", a, b]));
+        log
+    }
+    let s = Server::with_cores(2);
+    let (a, b) = (key_on(0, 2, "a"), key_on(1, 2, "b"));
+    let ours = session(s.port, &a, &b);
+    assert!(ours.contains(&"blocked_clients:6".to_string()), "{ours:?}");
+    assert!(
+        ours.contains(&"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n".to_string()),
+        "{ours:?}"
+    );
+    let Some(redis) = RedisServer::start() else {
+        eprintln!("SKIPPED the comparison: /usr/bin/redis-server is not installed");
+        return;
+    };
+    assert_eq!(ours, session(redis.port, &a, &b));
 }

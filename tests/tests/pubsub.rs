@@ -914,7 +914,10 @@ fn info_and_client_list_show_subscriptions() {
     assert_eq!(pubsub.lines().count(), 2, "{pubsub}");
     assert!(pubsub.lines().all(|l| l.contains(" flags=P ")), "{pubsub}");
     let normal = text_of(&q.cmd(&["CLIENT", "LIST", "TYPE", "normal"]));
-    assert!(normal.lines().all(|l| l.contains(" sub=0 psub=0 ")), "{normal}");
+    assert!(
+        normal.lines().all(|l| l.contains(" sub=0 psub=0 ")),
+        "{normal}"
+    );
     assert!(normal.lines().count() >= 1);
     assert_eq!(
         text_of(&q.cmd(&["CLIENT", "LIST", "TYPE", "master"])),

@@ -1364,6 +1364,133 @@ fn command_introspection() {
         .starts_with("%1\r\n$3\r\nget\r\n%3\r\n"));
 }
 
+/// Where slotkv's COMMAND INFO may differ from redis-server 7.0.15's, field by field, and why.
+const COMMAND_INFO_EXCEPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "zrank",
+        "arity",
+        "slotkv has Redis 7.2's WITHSCORE option (arity -3; 7.0: 3)",
+    ),
+    (
+        "zrevrank",
+        "arity",
+        "slotkv has Redis 7.2's WITHSCORE option (arity -3; 7.0: 3)",
+    ),
+    (
+        "command|getkeys",
+        "arity",
+        "Redis 7.2's arity -3 (a command without arguments); 7.0: -4",
+    ),
+    (
+        "command|getkeysandflags",
+        "arity",
+        "Redis 7.2's arity -3 (a command without arguments); 7.0: -4",
+    ),
+];
+
+/// Every command and subcommand in COMMAND's reply: `name -> [(field, value)]` for the fields compared
+/// with Redis (name, arity, flags, first/last/step, ACL categories; not tips, key specs or docs).
+fn command_table(port: u16) -> HashMap<String, Vec<(&'static str, String)>> {
+    fn text(v: &redis::Value) -> String {
+        match v {
+            redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            redis::Value::SimpleString(s) => s.clone(),
+            redis::Value::Okay => "OK".into(),
+            redis::Value::Int(n) => n.to_string(),
+            redis::Value::Array(items) | redis::Value::Set(items) => {
+                let parts: Vec<String> = items.iter().map(text).collect();
+                format!("[{}]", parts.join(" "))
+            }
+            other => format!("{other:?}"),
+        }
+    }
+    fn add(out: &mut HashMap<String, Vec<(&'static str, String)>>, entry: &redis::Value) {
+        let redis::Value::Array(f) = entry else {
+            panic!("not an entry: {entry:?}");
+        };
+        assert_eq!(f.len(), 10, "{entry:?}");
+        let fields = vec![
+            ("arity", text(&f[1])),
+            ("flags", text(&f[2])),
+            ("first", text(&f[3])),
+            ("last", text(&f[4])),
+            ("step", text(&f[5])),
+            ("acl", text(&f[6])),
+        ];
+        out.insert(text(&f[0]), fields);
+        if let redis::Value::Array(subs) = &f[9] {
+            subs.iter().for_each(|sub| add(out, sub));
+        }
+    }
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let all: redis::Value = redis::cmd("COMMAND").query(&mut conn).unwrap();
+    let redis::Value::Array(entries) = all else {
+        panic!("COMMAND: {all:?}");
+    };
+    let mut out = HashMap::new();
+    entries.iter().for_each(|e| add(&mut out, e));
+    out
+}
+
+/// COMMAND INFO for every command and subcommand both servers know: the same name, arity, flags
+/// (movablekeys, no_multi, blocking, ...), legacy key triple and ACL categories (@blocking, @hash, @list,
+/// @set, @sortedset, @pubsub, @transaction, ...) as redis-server, but for the listed exceptions.
+#[test]
+fn command_info_matches_redis_for_every_common_command() {
+    let Some(redis) = RedisServer::start() else {
+        eprintln!("SKIPPED: /usr/bin/redis-server is not installed");
+        return;
+    };
+    let s = Server::with_cores(2);
+    let (ours, theirs) = (command_table(s.port), command_table(redis.port));
+    let mut common: Vec<&String> = ours.keys().filter(|n| theirs.contains_key(*n)).collect();
+    common.sort();
+    for name in [
+        "hset",
+        "hincrbyfloat",
+        "lpush",
+        "blpop",
+        "blmove",
+        "blmpop",
+        "lmpop",
+        "sadd",
+        "sintercard",
+        "smove",
+        "zadd",
+        "zunionstore",
+        "bzpopmin",
+        "zintercard",
+        "subscribe",
+        "publish",
+        "pubsub|numsub",
+        "multi",
+        "exec",
+        "watch",
+        "client|unblock",
+        "shutdown",
+        "wait",
+        "info",
+    ] {
+        assert!(
+            common.iter().any(|n| *n == name),
+            "{name} is not on both servers"
+        );
+    }
+    let mut mismatches = Vec::new();
+    for name in common {
+        for ((field, a), (_, b)) in ours[name].iter().zip(&theirs[name]) {
+            let excepted = COMMAND_INFO_EXCEPTIONS
+                .iter()
+                .any(|(n, f, _)| n == name && f == field);
+            if a != b && !excepted {
+                mismatches.push(format!("{name} {field}: redis {b}, slotkv {a}"));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
 // ---- redis-cli ----
 
 #[test]

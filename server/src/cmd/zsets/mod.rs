@@ -124,7 +124,7 @@ const fn spec(
     since: &'static str,
 ) -> CommandSpec {
     CommandSpec::new(
-        "sorted_set",
+        "sorted-set",
         name,
         arity,
         flags,

@@ -270,4 +270,19 @@ mod tests {
         let d = lookup_full(b"config|set").unwrap();
         assert_eq!(categories(d), vec!["@admin", "@slow", "@dangerous"]);
     }
+
+    #[test]
+    fn derived_flags_and_categories() {
+        let d = lookup_full(b"blmpop").unwrap();
+        assert_eq!(flag_names(d), vec!["write", "blocking", "movablekeys"]);
+        assert_eq!(categories(d), vec!["@write", "@list", "@slow", "@blocking"]);
+        let d = lookup_full(b"shutdown").unwrap();
+        assert_eq!(flag_names(d).last(), Some(&"allow_busy"));
+        assert!(flag_names(d).contains(&"no_multi"));
+        assert_eq!(
+            categories(lookup_full(b"command|info").unwrap()),
+            vec!["@slow", "@connection"]
+        );
+        assert_eq!(categories(lookup_full(b"object").unwrap()), vec!["@slow"]);
+    }
 }
