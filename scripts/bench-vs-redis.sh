@@ -48,7 +48,11 @@ stop() { kill "$(cat "$work/$1.pid")" 2>/dev/null || true; wait "$(cat "$work/$1
 measure() {
   local port=$1 pipeline=$2
   taskset -c "$CLIENT_CPU" redis-benchmark -p "$port" -c 50 -r 100000 -n "$N" -P "$pipeline" -t "$TESTS" \
-    --csv 2>/dev/null | tail -n +2 | tr -d '"' | awk -F, '{print $1, $2, $5, $7}'
+    --csv 2>/dev/null | python3 -c '
+import csv, sys
+rows = list(csv.reader(sys.stdin))[1:]
+for r in rows:
+    print(r[0].split(" ")[0], r[1], r[4], r[6])'
 }
 
 results="$work/results"
