@@ -896,6 +896,27 @@ struct SleepableRing {
 }
 
 impl SleepableRing {
+    /// slotkv patch: runs pending task work (delivering COOP_TASKRUN completions) with one
+    /// `io_uring_enter(GETEVENTS)` that neither submits nor waits. Nothing to do when no request is in the
+    /// kernel.
+    fn run_task_work(&self) {
+        if self.in_kernel == 0 {
+            return;
+        }
+        const IORING_ENTER_GETEVENTS: libc::c_ulong = 1;
+        unsafe {
+            libc::syscall(
+                libc::SYS_io_uring_enter,
+                self.ring.raw().ring_fd as libc::c_long,
+                0 as libc::c_long,
+                0 as libc::c_long,
+                IORING_ENTER_GETEVENTS,
+                std::ptr::null::<libc::c_void>(),
+                0 as libc::c_long,
+            );
+        }
+    }
+
     fn new(
         size: usize,
         name: &'static str,
@@ -1742,6 +1763,16 @@ impl Reactor {
             None,
         );
         ring.sleep(&link_rings).or_else(Self::busy_ok).map(|_| {})
+    }
+
+    /// slotkv patch: `poll_io` for an executor that spins before parking. The main and latency rings are
+    /// set up with COOP_TASKRUN, so their completions wait in task work that only a kernel entry runs; a
+    /// spin that never enters the kernel would see nothing until it parks, delaying every request that
+    /// arrives on an idle core by up to the spin time. Enter once per spin round while work is in flight.
+    pub(crate) fn spin_poll_io(&self, woke: &mut usize) -> io::Result<()> {
+        self.main_ring.borrow().run_task_work();
+        self.latency_ring.borrow().run_task_work();
+        self.poll_io(woke)
     }
 
     pub(crate) fn poll_io(&self, woke: &mut usize) -> io::Result<()> {
