@@ -88,13 +88,27 @@ pub fn scan(
 }
 
 /// The `n` elements from position `from` on (forward) or back (not forward), in visiting order.
+///
+/// The elements are copied into one buffer and handed out as slices of it: one allocation per call rather
+/// than one per element (LRANGE replies are made of these).
 pub fn read_run(at: At<'_>, from: u64, n: u64, forward: bool) -> Result<Vec<Bytes>, CmdError> {
-    let mut out = Vec::with_capacity(n.min(1 << 16) as usize);
+    let mut ends = Vec::with_capacity(n.min(1 << 16) as usize);
+    let mut buf = bytes::BytesMut::new();
     scan(at, from, n, forward, |_, v| {
-        out.push(Bytes::copy_from_slice(v));
+        buf.extend_from_slice(v);
+        ends.push(buf.len());
         ControlFlow::Continue(())
     })?;
-    Ok(out)
+    let buf = buf.freeze();
+    let mut start = 0;
+    Ok(ends
+        .into_iter()
+        .map(|end| {
+            let b = buf.slice(start..end);
+            start = end;
+            b
+        })
+        .collect())
 }
 
 /// The element at `pos`, read through the writer (sees this entry's own writes).
