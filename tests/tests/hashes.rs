@@ -1178,3 +1178,48 @@ fn replies_match_real_redis() {
         }
     }
 }
+
+#[test]
+fn hrandfield_on_a_big_hash_returns_real_fields_spread_over_the_hash() {
+    // Above 512 fields HRANDFIELD resolves positions through rank markers (cmd/sets/markers.rs).
+    let s = Server::start();
+    let mut c = s.conn();
+    let fields: Vec<(String, String)> = (0..2000)
+        .map(|i| (format!("f{i:05}"), format!("v{i}")))
+        .collect();
+    let _: () = redis::cmd("HSET")
+        .arg("big")
+        .arg(&fields)
+        .query(&mut c)
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..300 {
+        let picked: Vec<String> = redis::cmd("HRANDFIELD")
+            .arg("big")
+            .arg(5)
+            .arg("WITHVALUES")
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(picked.len(), 10);
+        for pair in picked.chunks(2) {
+            let i: usize = pair[0][1..].parse().unwrap();
+            assert_eq!(pair[1], format!("v{i}"), "value of {}", pair[0]);
+            seen.insert(pair[0].clone());
+        }
+        let one: String = redis::cmd("HRANDFIELD").arg("big").query(&mut c).unwrap();
+        assert!(one.starts_with('f'));
+        seen.insert(one);
+    }
+    // 1,800 uniform picks over 2,000 fields reach ~1,200 distinct ones; a biased sampler far fewer.
+    assert!(seen.len() > 900, "only {} distinct fields", seen.len());
+    // After the hash changes size the markers are rebuilt and picks stay real.
+    let _: () = redis::cmd("HDEL")
+        .arg("big")
+        .arg("f00000")
+        .query(&mut c)
+        .unwrap();
+    for _ in 0..50 {
+        let one: String = redis::cmd("HRANDFIELD").arg("big").query(&mut c).unwrap();
+        assert_ne!(one, "f00000");
+    }
+}

@@ -1529,3 +1529,43 @@ fn random_commands_on_large_sets_match_real_redis() {
         assert_eq!(o.cmd_str(&q), t.cmd_str(&q), "seed {seed}: {k}");
     }
 }
+
+#[test]
+fn zrandmember_on_a_big_set_returns_real_members_with_their_scores() {
+    // Above 512 members ZRANDMEMBER resolves positions through rank markers (cmd/sets/markers.rs).
+    let s = Server::start();
+    let mut c = s.conn();
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg("bigz");
+    for i in 0..2000 {
+        zadd.arg(i).arg(format!("m{i:05}"));
+    }
+    let _: () = zadd.query(&mut c).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..300 {
+        let picked: Vec<String> = redis::cmd("ZRANDMEMBER")
+            .arg("bigz")
+            .arg(5)
+            .arg("WITHSCORES")
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(picked.len(), 10);
+        for pair in picked.chunks(2) {
+            let i: usize = pair[0][1..].parse().unwrap();
+            assert_eq!(pair[1], i.to_string(), "score of {}", pair[0]);
+            seen.insert(pair[0].clone());
+        }
+        let one: String = redis::cmd("ZRANDMEMBER").arg("bigz").query(&mut c).unwrap();
+        seen.insert(one);
+    }
+    assert!(seen.len() > 900, "only {} distinct members", seen.len());
+    let _: () = redis::cmd("ZREM")
+        .arg("bigz")
+        .arg("m00000")
+        .query(&mut c)
+        .unwrap();
+    for _ in 0..50 {
+        let one: String = redis::cmd("ZRANDMEMBER").arg("bigz").query(&mut c).unwrap();
+        assert_ne!(one, "m00000");
+    }
+}

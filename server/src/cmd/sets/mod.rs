@@ -13,10 +13,10 @@
 //!   one mutation on its slot. What is atomic is spelled out in [`combine`] and [`smove`]: one core —
 //!   atomic; across cores — not.
 
-mod algebra;
+pub(crate) mod algebra;
 mod combine;
 mod gather;
-mod markers;
+pub(crate) mod markers;
 mod sadd;
 mod sample;
 mod scard;

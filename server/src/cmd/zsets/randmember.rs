@@ -8,7 +8,8 @@
 //!
 //! Positions are drawn here, in `local` (a read: no mutation, nothing random is ever applied), uniformly;
 //! then one walk of the `score` family from the low end collects them — the cost is the distance to the
-//! farthest position drawn, never a load of the whole set. As with HRANDFIELD, a negative count above
+//! farthest position drawn, never a load of the whole set. Sets of more than 512 members (picking fewer
+//! than a sixteenth) resolve positions through rank markers instead ([`pick_by_markers`]). As with HRANDFIELD, a negative count above
 //! [`MAX_REPEATED_COUNT`] is refused with `ERR value is out of range` (Redis 7.0 would build the reply in
 //! memory until the process dies).
 
@@ -23,6 +24,7 @@ use super::read_zset;
 use crate::cmd::args::{is, parse_i64};
 use crate::cmd::collection::slot_of;
 use crate::cmd::{CmdError, Ctx};
+use crate::storage::collection::{parse_score_value, Family};
 
 /// The largest |count| a negative count may ask for.
 pub const MAX_REPEATED_COUNT: u64 = 1 << 20;
@@ -34,9 +36,8 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError>
             return Ok(Reply::Null);
         };
         let z = ZSet::new(&ctx.shard.store, slot_of(key), ctx.db, key, &l);
-        let at = rand::thread_rng().gen_range(0..z.count.max(1)) as i64;
-        let q = RangeQuery::plain(RangeKind::Rank { start: at, end: at });
-        let picked = z.range(&q)?;
+        let at = rand::thread_rng().gen_range(0..z.count.max(1));
+        let picked = pick(&z, &[at])?;
         return Ok(picked
             .into_iter()
             .next()
@@ -103,6 +104,9 @@ fn pick(z: &ZSet<'_>, positions: &[u64]) -> Result<Vec<Scored>, CmdError> {
     let mut wanted: Vec<u64> = positions.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
+    if z.count > MARKERS_FROM && (wanted.len() as u64) < z.count / 16 {
+        return pick_by_markers(z, positions, &wanted);
+    }
     let Some(&last) = wanted.last() else {
         return Ok(Vec::new());
     };
@@ -128,6 +132,46 @@ fn pick(z: &ZSet<'_>, positions: &[u64]) -> Result<Vec<Scored>, CmdError> {
                 .binary_search(p)
                 .ok()
                 .and_then(|i| found.get(i).cloned())
+        })
+        .collect())
+}
+
+/// Sets above this many members pick through rank markers.
+const MARKERS_FROM: u64 = 512;
+
+/// A big set: positions are ranks in *member* order, resolved through the rank markers SPOP uses
+/// (cmd/sets/markers.rs: one O(n) scan builds them, then a seek plus a short walk per pick while the set
+/// keeps its size; zset writes do not update them, a size change rebuilds them). Uniform all the same — a
+/// random rank in member order is as random as one in score order — and the scores are point reads.
+fn pick_by_markers(
+    z: &ZSet<'_>,
+    positions: &[u64],
+    wanted: &[u64],
+) -> Result<Vec<Scored>, CmdError> {
+    let set = crate::cmd::sets::algebra::SetRef {
+        key: Bytes::copy_from_slice(z.key),
+        slot: z.slot,
+        version: z.version,
+        count: z.count,
+    };
+    let members = crate::cmd::sets::markers::at_ranks(z.store, z.db, &set, wanted)?;
+    let mut found: Vec<Option<Scored>> = Vec::with_capacity(members.len());
+    for m in members {
+        let score = z
+            .store
+            .get_member(Family::Sub, z.slot, z.db, z.key, z.version, &m)?
+            .map(|raw| parse_score_value(&raw))
+            .transpose()
+            .map_err(crate::storage::StorageError::from)?;
+        found.push(score.map(|s| (m, s)));
+    }
+    Ok(positions
+        .iter()
+        .filter_map(|p| {
+            wanted
+                .binary_search(p)
+                .ok()
+                .and_then(|i| found.get(i).cloned().flatten())
         })
         .collect())
 }

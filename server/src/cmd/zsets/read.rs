@@ -67,11 +67,11 @@ pub type Scored = (Bytes, f64);
 
 /// One live sorted set, read from a store (a core's, or a mutation's view of it).
 pub struct ZSet<'a> {
-    store: &'a Store,
-    slot: SlotId,
-    db: u8,
-    key: &'a [u8],
-    version: u64,
+    pub(super) store: &'a Store,
+    pub(super) slot: SlotId,
+    pub(super) db: u8,
+    pub(super) key: &'a [u8],
+    pub(super) version: u64,
     /// Members, from the metadata record.
     pub count: u64,
 }
