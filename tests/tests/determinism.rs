@@ -79,8 +79,11 @@ fn command(rng: &mut StdRng) -> Vec<String> {
     }
 }
 
+/// Key-value pairs in key order.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Every key and value of every column family of every core's instance, by (core, family).
-fn contents(dir: &Path) -> BTreeMap<(String, String), Vec<(Vec<u8>, Vec<u8>)>> {
+fn contents(dir: &Path) -> BTreeMap<(String, String), Entries> {
     let mut out = BTreeMap::new();
     let mut cores: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -96,7 +99,7 @@ fn contents(dir: &Path) -> BTreeMap<(String, String), Vec<(Vec<u8>, Vec<u8>)>> {
         let db = rocksdb::DB::open_cf_for_read_only(&opts, &core, &families, false).unwrap();
         for f in &families {
             let cf = db.cf_handle(f).unwrap();
-            let items: Vec<(Vec<u8>, Vec<u8>)> = db
+            let items: Entries = db
                 .iterator_cf(cf, rocksdb::IteratorMode::Start)
                 .map(|kv| {
                     let (k, v) = kv.unwrap();
