@@ -15,38 +15,17 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::io;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use common::sum::{SumGroup, SumMachine};
 use futures_util::future::join_all;
-use futures_util::{Stream, StreamExt};
 use glommio::timer::sleep;
-use openraft::entry::RaftEntry;
-use openraft::storage::{EntryResponder, RaftStateMachine};
-use openraft::vote::RaftLeaderId;
-use openraft::{
-    BasicNode, EntryPayload, Raft, RaftLogReader, RaftSnapshotBuilder, RaftTypeConfig, ServerState,
-    StoredMembership,
-};
+use openraft::{BasicNode, EntryPayload, Raft, RaftLogReader, ServerState};
 use raftlog::groups::{slot_config, NoPeers, SoloGroups};
-use raftlog::rt::GlommioRuntime;
 use raftlog::{Engine, EngineOptions, LogStore};
 
-openraft::declare_raft_types!(
-    /// A group whose commands add a number to a running sum.
-    Slot:
-        D = u64,
-        R = u64,
-        AsyncRuntime = GlommioRuntime,
-);
-
-type Clid = <<Slot as RaftTypeConfig>::LeaderId as RaftLeaderId>::Committed;
-type LogId = openraft::LogId<Clid>;
-type Membership = StoredMembership<Clid, u64, BasicNode>;
-type Snapshot = openraft::Snapshot<Clid, u64, BasicNode, u64>;
-type SnapshotMeta = openraft::SnapshotMeta<Clid, u64, BasicNode>;
+type Slot = SumGroup;
 
 const NODE: u64 = 1;
 const GROUPS: u32 = 1024;
@@ -57,83 +36,7 @@ const BURST_GROUP: u32 = 2;
 const BURST: u64 = 2000;
 const IDLE: Duration = Duration::from_secs(2);
 
-#[derive(Default)]
-struct Sum {
-    applied: Option<LogId>,
-    membership: Membership,
-    sum: u64,
-}
-
-/// Running sum; shared with the test through the `Rc`.
-#[derive(Clone, Default)]
-struct SumSm(Rc<RefCell<Sum>>);
-
-impl RaftSnapshotBuilder<Slot> for SumSm {
-    type SnapshotData = u64;
-
-    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
-        let s = self.0.borrow();
-        let meta = SnapshotMeta {
-            last_log_id: s.applied,
-            last_membership: s.membership.clone(),
-        };
-        Ok(Snapshot {
-            meta,
-            snapshot: s.sum,
-        })
-    }
-}
-
-impl RaftStateMachine<Slot> for SumSm {
-    type SnapshotData = u64;
-    type SnapshotBuilder = SumSm;
-
-    async fn applied_state(&mut self) -> Result<(Option<LogId>, Membership), io::Error> {
-        let s = self.0.borrow();
-        Ok((s.applied, s.membership.clone()))
-    }
-
-    async fn apply<S>(&mut self, mut entries: S) -> Result<(), io::Error>
-    where
-        S: Stream<Item = Result<EntryResponder<Slot>, io::Error>> + Unpin,
-    {
-        while let Some(next) = entries.next().await {
-            let (entry, responder) = next?;
-            let sum = {
-                let mut s = self.0.borrow_mut();
-                s.applied = Some(entry.log_id());
-                match &entry.payload {
-                    EntryPayload::Normal(n) => s.sum += n,
-                    EntryPayload::Membership(m) => {
-                        s.membership = StoredMembership::new(Some(entry.log_id()), m.clone())
-                    }
-                    EntryPayload::Blank => {}
-                }
-                s.sum
-            };
-            if let Some(r) = responder {
-                r.send(sum);
-            }
-        }
-        Ok(())
-    }
-
-    async fn get_snapshot_builder(&mut self) -> SumSm {
-        self.clone()
-    }
-
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, sum: u64) -> Result<(), io::Error> {
-        let mut s = self.0.borrow_mut();
-        s.applied = meta.last_log_id;
-        s.membership = meta.last_membership.clone();
-        s.sum = sum;
-        Ok(())
-    }
-
-    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
-        Ok(None)
-    }
-}
+type SumSm = SumMachine;
 
 /// Starts groups `0..n` with fresh state machines; returns the rafts and their machines.
 async fn start_groups(

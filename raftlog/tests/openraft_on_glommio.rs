@@ -4,6 +4,8 @@
 //! The log store and state machine are the smallest in-memory ones openraft accepts; they exist
 //! only to drive the runtime (the real log engine has its own conformance tests).
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -13,37 +15,25 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{Stream, StreamExt};
+use common::sum::{LogId, Snapshot, SumGroup, SumMachine};
 use openraft::entry::RaftEntry;
 use openraft::errors::{RPCError, ReplicationClosed, StreamingError};
 use openraft::network::RPCOption;
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
 };
-use openraft::storage::{EntryResponder, IOFlushed, RaftLogStorage, RaftStateMachine};
-use openraft::vote::RaftLeaderId;
+use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::{
-    BasicNode, Config, EntryPayload, LogState, RaftLogReader, RaftNetworkFactory, RaftNetworkV2,
-    RaftSnapshotBuilder, RaftTypeConfig, ServerState, StoredMembership,
+    BasicNode, Config, LogState, RaftLogReader, RaftNetworkFactory, RaftNetworkV2, RaftTypeConfig,
+    ServerState,
 };
 use openraft_rt::AsyncRuntime;
 use raftlog::rt::GlommioRuntime;
 
-openraft::declare_raft_types!(
-    /// A group whose commands add a number to a running sum.
-    Group:
-        D = u64,
-        R = u64,
-        AsyncRuntime = GlommioRuntime,
-);
+type Group = SumGroup;
 
-type Clid = <<Group as RaftTypeConfig>::LeaderId as RaftLeaderId>::Committed;
-type LogId = openraft::LogId<Clid>;
 type Vote = <Group as RaftTypeConfig>::Vote;
 type Entry = <Group as RaftTypeConfig>::Entry;
-type Membership = StoredMembership<Clid, u64, BasicNode>;
-type Snapshot = openraft::Snapshot<Clid, u64, BasicNode, u64>;
-type SnapshotMeta = openraft::SnapshotMeta<Clid, u64, BasicNode>;
 
 #[derive(Default)]
 struct Log {
@@ -128,87 +118,6 @@ impl RaftLogStorage<Group> for MemLog {
         log.entries = log.entries.split_off(&(upto.index + 1));
         log.purged = Some(upto);
         Ok(())
-    }
-}
-
-#[derive(Default)]
-struct Sum {
-    applied: Option<LogId>,
-    membership: Membership,
-    sum: u64,
-}
-
-#[derive(Clone, Default)]
-struct SumMachine(Rc<RefCell<Sum>>);
-
-impl RaftSnapshotBuilder<Group> for SumMachine {
-    type SnapshotData = u64;
-
-    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
-        let sm = self.0.borrow();
-        let meta = SnapshotMeta {
-            last_log_id: sm.applied,
-            last_membership: sm.membership.clone(),
-        };
-        Ok(Snapshot {
-            meta,
-            snapshot: sm.sum,
-        })
-    }
-}
-
-impl RaftStateMachine<Group> for SumMachine {
-    type SnapshotData = u64;
-    type SnapshotBuilder = SumMachine;
-
-    async fn applied_state(&mut self) -> Result<(Option<LogId>, Membership), io::Error> {
-        let sm = self.0.borrow();
-        Ok((sm.applied, sm.membership.clone()))
-    }
-
-    async fn apply<S>(&mut self, mut entries: S) -> Result<(), io::Error>
-    where
-        S: Stream<Item = Result<EntryResponder<Group>, io::Error>> + Unpin,
-    {
-        while let Some(next) = entries.next().await {
-            let (entry, responder) = next?;
-            let sum = {
-                let mut sm = self.0.borrow_mut();
-                sm.applied = Some(entry.log_id());
-                match &entry.payload {
-                    EntryPayload::Normal(n) => sm.sum += n,
-                    EntryPayload::Membership(m) => {
-                        sm.membership = StoredMembership::new(Some(entry.log_id()), m.clone())
-                    }
-                    EntryPayload::Blank => {}
-                }
-                sm.sum
-            };
-            if let Some(responder) = responder {
-                responder.send(sum);
-            }
-        }
-        Ok(())
-    }
-
-    async fn get_snapshot_builder(&mut self) -> SumMachine {
-        self.clone()
-    }
-
-    async fn install_snapshot(
-        &mut self,
-        meta: &SnapshotMeta,
-        snapshot: u64,
-    ) -> Result<(), io::Error> {
-        let mut sm = self.0.borrow_mut();
-        sm.applied = meta.last_log_id;
-        sm.membership = meta.last_membership.clone();
-        sm.sum = snapshot;
-        Ok(())
-    }
-
-    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
-        Ok(None)
     }
 }
 

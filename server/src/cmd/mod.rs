@@ -15,6 +15,29 @@
 //! helpers they share in [`collection`]), [`server`] (connection and server commands), [`tx`] (MULTI/EXEC
 //! and WATCH), [`pubsub`] (SUBSCRIBE, PUBLISH, ...).
 
+/// Defines a family's `spec(name, arity, flags, keys, local, spread, summary, since)`: [`CommandSpec::new`]
+/// with the family's group filled in, so the families' tables read as one row per command.
+macro_rules! family_spec {
+    ($group:literal) => {
+        #[allow(clippy::too_many_arguments)]
+        const fn spec(
+            name: &'static str,
+            arity: i32,
+            flags: u32,
+            keys: $crate::cmd::KeySpec,
+            local: $crate::cmd::LocalFn,
+            spread: Option<$crate::cmd::SpreadFn>,
+            summary: &'static str,
+            since: &'static str,
+        ) -> $crate::cmd::CommandSpec {
+            $crate::cmd::CommandSpec::new(
+                $group, name, arity, flags, keys, local, spread, summary, since,
+            )
+        }
+    };
+}
+pub(crate) use family_spec;
+
 pub mod args;
 pub mod blocking;
 pub mod collection;
@@ -66,6 +89,12 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 14;
     /// Keyless, but answers for the whole node (spread always runs).
     pub const NODE_WIDE: u32 = 1 << 15;
+
+    /// Combinations the command tables use over and over.
+    pub const RF: u32 = READONLY | FAST;
+    pub const WF: u32 = WRITE | FAST;
+    pub const WD: u32 = WRITE | DENYOOM;
+    pub const WDF: u32 = WRITE | DENYOOM | FAST;
     /// May wait for data (BLPOP, ...): dispatched through `cmd::blocking`.
     pub const BLOCKING: u32 = 1 << 16;
 

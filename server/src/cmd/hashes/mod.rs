@@ -107,24 +107,7 @@ fn stored_field(
     Ok(w.get_member(Family::Sub, key, h.version(), field)?)
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    local: super::LocalFn,
-    spread: Option<super::SpreadFn>,
-    summary: &'static str,
-    since: &'static str,
-) -> CommandSpec {
-    CommandSpec::new(
-        "hash", name, arity, flags, keys, local, spread, summary, since,
-    )
-}
-
-const RF: u32 = READONLY | FAST;
-const WDF: u32 = WRITE | DENYOOM | FAST;
+super::family_spec!("hash");
 
 /// Names, arities, flags, key positions, summaries and versions as Redis 7.0's COMMAND reports them.
 #[rustfmt::skip]

@@ -141,38 +141,7 @@ pub fn group_by_slot<'a>(keys: impl Iterator<Item = &'a Bytes>) -> Vec<(SlotId, 
     groups
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn spec_in(
-    group: &'static str,
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    local: super::LocalFn,
-    spread: Option<super::SpreadFn>,
-    summary: &'static str,
-    since: &'static str,
-) -> CommandSpec {
-    CommandSpec::new(
-        group, name, arity, flags, keys, local, spread, summary, since,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    local: super::LocalFn,
-    spread: Option<super::SpreadFn>,
-    summary: &'static str,
-    since: &'static str,
-) -> CommandSpec {
-    spec_in(
-        "generic", name, arity, flags, keys, local, spread, summary, since,
-    )
-}
+super::family_spec!("generic");
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec(
@@ -375,7 +344,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns a random key name from the database.",
         "1.0.0",
     ),
-    spec_in(
+    CommandSpec::new(
         "server",
         "dbsize",
         1,
@@ -386,7 +355,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns the number of keys in the database.",
         "1.0.0",
     ),
-    spec_in(
+    CommandSpec::new(
         "server",
         "flushdb",
         -1,
@@ -397,7 +366,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Remove all keys from the current database.",
         "1.0.0",
     ),
-    spec_in(
+    CommandSpec::new(
         "server",
         "flushall",
         -1,

@@ -148,26 +148,8 @@ fn parse_end(arg: &[u8]) -> Result<bool, CmdError> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    local: super::LocalFn,
-    spread: Option<super::SpreadFn>,
-    summary: &'static str,
-    since: &'static str,
-) -> CommandSpec {
-    CommandSpec::new(
-        "list", name, arity, flags, keys, local, spread, summary, since,
-    )
-}
+super::family_spec!("list");
 
-const WDF: u32 = WRITE | DENYOOM | FAST;
-const WF: u32 = WRITE | FAST;
-const WD: u32 = WRITE | DENYOOM;
-const RF: u32 = READONLY | FAST;
 /// BLPOP's keys: all but the trailing timeout.
 const BKEYS: KeySpec = KeySpec::range(1, -2, 1);
 

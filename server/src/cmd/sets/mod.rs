@@ -92,24 +92,7 @@ impl SetOp {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    local: super::LocalFn,
-    spread: Option<super::SpreadFn>,
-    summary: &'static str,
-    since: &'static str,
-) -> CommandSpec {
-    CommandSpec::new(
-        "set", name, arity, flags, keys, local, spread, summary, since,
-    )
-}
-
-const WF: u32 = WRITE | FAST;
-const RF: u32 = READONLY | FAST;
+super::family_spec!("set");
 
 /// Names, arities, flags, key positions, summaries and versions as Redis 7.0's COMMAND reports them.
 #[rustfmt::skip]

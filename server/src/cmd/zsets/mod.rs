@@ -112,33 +112,8 @@ fn as_zset(rec: Option<Record>) -> Result<Option<Loaded>, CmdError> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    local: super::LocalFn,
-    spread: Option<super::SpreadFn>,
-    summary: &'static str,
-    since: &'static str,
-) -> CommandSpec {
-    CommandSpec::new(
-        "sorted-set",
-        name,
-        arity,
-        flags,
-        keys,
-        local,
-        spread,
-        summary,
-        since,
-    )
-}
+super::family_spec!("sorted-set");
 
-const RF: u32 = READONLY | FAST;
-const WF: u32 = WRITE | FAST;
-const WDF: u32 = WRITE | DENYOOM | FAST;
 /// ZUNION, ZINTER, ZDIFF, ZINTERCARD, ZMPOP: `numkeys key...` from argument 1.
 const NUMKEYS_1: KeySpec = KeySpec::counted(0, 0, 1);
 /// The STORE forms: the destination, then `numkeys key...` from argument 2.
