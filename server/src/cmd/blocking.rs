@@ -120,6 +120,20 @@ pub struct Block {
     pub denied_reply: Reply,
 }
 
+impl Block {
+    /// A block whose timeout and not-allowed-to-wait replies are both a null array, as for every list and
+    /// sorted-set pop except BLMOVE / BRPOPLPUSH.
+    pub fn null_array(keys: Vec<Bytes>, deadline: Deadline, pop: PopFn) -> Block {
+        Block {
+            keys,
+            deadline,
+            pop,
+            timeout_reply: Reply::NullArray,
+            denied_reply: Reply::NullArray,
+        }
+    }
+}
+
 /// Parses a timeout in seconds as Redis 7.0 does (`getTimeoutFromObjectOrReply`, seconds as a long
 /// double, rounded up to whole milliseconds). `now_ms` makes it a deadline.
 pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Deadline, CmdError> {

@@ -14,16 +14,6 @@ use crate::cmd::args::{is, parse_i64_opt};
 use crate::cmd::blocking::{self, parse_timeout, Block, Deadline, PopFn};
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 
-fn block(keys: Vec<Bytes>, deadline: Deadline, pop: PopFn) -> Block {
-    Block {
-        keys,
-        deadline,
-        pop,
-        timeout_reply: Reply::NullArray,
-        denied_reply: Reply::NullArray,
-    }
-}
-
 fn pop_left(
     ctx: &mut Ctx<'_>,
     key: &Bytes,
@@ -50,17 +40,17 @@ fn parse_bpop(args: &[Bytes], now_ms: u64) -> Result<(Vec<Bytes>, Deadline), Cmd
 
 pub fn blpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
     let (keys, deadline) = parse_bpop(args, ctx.now_ms)?;
-    blocking::local(ctx, args, block(keys, deadline, pop_left))
+    blocking::local(ctx, args, Block::null_array(keys, deadline, pop_left))
 }
 
 pub fn brpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
     let (keys, deadline) = parse_bpop(args, ctx.now_ms)?;
-    blocking::local(ctx, args, block(keys, deadline, pop_right))
+    blocking::local(ctx, args, Block::null_array(keys, deadline, pop_right))
 }
 
 fn bpop_spread(s: Spread, pop: PopFn) -> ReplyFuture {
     match parse_bpop(&s.args, s.now_ms) {
-        Ok((keys, deadline)) => blocking::spread(s, block(keys, deadline, pop)),
+        Ok((keys, deadline)) => blocking::spread(s, Block::null_array(keys, deadline, pop)),
         Err(e) => blocking::ready(e.to_reply()),
     }
 }
@@ -143,7 +133,7 @@ fn parse_any_mpop(args: &[Bytes], now_ms: u64) -> Result<(Vec<Bytes>, Deadline),
 
 pub fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
     let (keys, deadline) = parse_any_mpop(args, ctx.now_ms)?;
-    blocking::local(ctx, args, block(keys, deadline, pop_mpop))
+    blocking::local(ctx, args, Block::null_array(keys, deadline, pop_mpop))
 }
 
 pub fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
@@ -152,7 +142,7 @@ pub fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
 
 pub fn lmpop_spread(s: Spread) -> ReplyFuture {
     match parse_any_mpop(&s.args, s.now_ms) {
-        Ok((keys, deadline)) => blocking::spread(s, block(keys, deadline, pop_mpop)),
+        Ok((keys, deadline)) => blocking::spread(s, Block::null_array(keys, deadline, pop_mpop)),
         Err(e) => blocking::ready(e.to_reply()),
     }
 }

@@ -12,7 +12,7 @@ use resp::Reply;
 
 use super::pop::{parse_mpop, PopOp, PopShape};
 use super::ZSetOp;
-use crate::cmd::blocking::{self, Block, Deadline};
+use crate::cmd::blocking::{self, Block};
 use crate::cmd::collection::slot_of;
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::statemachine::Mutation;
@@ -74,25 +74,19 @@ fn pop_many(
     try_pop(ctx, key, a.max, a.count, PopShape::Keyed, wake)
 }
 
-fn block(keys: Vec<Bytes>, deadline: Deadline, pop: blocking::PopFn) -> Block {
-    Block {
-        keys,
-        deadline,
-        pop,
-        timeout_reply: Reply::NullArray,
-        denied_reply: Reply::NullArray,
-    }
-}
-
 fn parse_bzpop(args: &[Bytes], now_ms: u64) -> Result<Block, CmdError> {
     let deadline = blocking::parse_timeout(&args[args.len() - 1], now_ms)?;
-    Ok(block(args[1..args.len() - 1].to_vec(), deadline, pop_one))
+    Ok(Block::null_array(
+        args[1..args.len() - 1].to_vec(),
+        deadline,
+        pop_one,
+    ))
 }
 
 fn parse_bzmpop(args: &[Bytes], now_ms: u64) -> Result<Block, CmdError> {
     let a = parse_mpop(args, 2)?;
     let deadline = blocking::parse_timeout(&args[1], now_ms)?;
-    Ok(block(a.keys, deadline, pop_many))
+    Ok(Block::null_array(a.keys, deadline, pop_many))
 }
 
 pub fn bzpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {

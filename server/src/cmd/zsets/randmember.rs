@@ -9,7 +9,7 @@
 //! Positions are drawn here, in `local` (a read: no mutation, nothing random is ever applied), uniformly;
 //! then one walk of the `score` family from the low end collects them — the cost is the distance to the
 //! farthest position drawn, never a load of the whole set. Sets of more than 512 members (picking fewer
-//! than a sixteenth) resolve positions through rank markers instead ([`pick_by_markers`]). As with HRANDFIELD, a negative count above
+//! than a sixteenth) resolve positions through rank markers instead ([`by_markers`]). As with HRANDFIELD, a negative count above
 //! [`MAX_REPEATED_COUNT`] is refused with `ERR value is out of range` (Redis 7.0 would build the reply in
 //! memory until the process dies).
 
@@ -98,15 +98,30 @@ pub fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError>
     Ok(range_reply(items, withscores))
 }
 
-/// The members at `positions` (ranks, repeats allowed), in the order given: one walk from the low end to
-/// the highest position.
+/// The members at `positions` (ranks, repeats allowed), in the order given.
 fn pick(z: &ZSet<'_>, positions: &[u64]) -> Result<Vec<Scored>, CmdError> {
     let mut wanted: Vec<u64> = positions.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    if z.count > MARKERS_FROM && (wanted.len() as u64) < z.count / 16 {
-        return pick_by_markers(z, positions, &wanted);
-    }
+    let found: Vec<Option<Scored>> =
+        if z.count > MARKERS_FROM && (wanted.len() as u64) < z.count / 16 {
+            by_markers(z, &wanted)?
+        } else {
+            walk(z, &wanted)?.into_iter().map(Some).collect()
+        };
+    Ok(positions
+        .iter()
+        .filter_map(|p| {
+            wanted
+                .binary_search(p)
+                .ok()
+                .and_then(|i| found.get(i).cloned().flatten())
+        })
+        .collect())
+}
+
+/// The members at `wanted` (ascending ranks in score order): one walk from the low end to the last.
+fn walk(z: &ZSet<'_>, wanted: &[u64]) -> Result<Vec<Scored>, CmdError> {
     let Some(&last) = wanted.last() else {
         return Ok(Vec::new());
     };
@@ -125,15 +140,7 @@ fn pick(z: &ZSet<'_>, positions: &[u64]) -> Result<Vec<Scored>, CmdError> {
         rank += 1;
         next < wanted.len()
     })?;
-    Ok(positions
-        .iter()
-        .filter_map(|p| {
-            wanted
-                .binary_search(p)
-                .ok()
-                .and_then(|i| found.get(i).cloned())
-        })
-        .collect())
+    Ok(found)
 }
 
 /// Sets above this many members pick through rank markers.
@@ -143,11 +150,7 @@ const MARKERS_FROM: u64 = 512;
 /// (cmd/sets/markers.rs: one O(n) scan builds them, then a seek plus a short walk per pick while the set
 /// keeps its size; zset writes do not update them, a size change rebuilds them). Uniform all the same — a
 /// random rank in member order is as random as one in score order — and the scores are point reads.
-fn pick_by_markers(
-    z: &ZSet<'_>,
-    positions: &[u64],
-    wanted: &[u64],
-) -> Result<Vec<Scored>, CmdError> {
+fn by_markers(z: &ZSet<'_>, wanted: &[u64]) -> Result<Vec<Option<Scored>>, CmdError> {
     let set = crate::cmd::sets::algebra::SetRef {
         key: Bytes::copy_from_slice(z.key),
         slot: z.slot,
@@ -165,13 +168,5 @@ fn pick_by_markers(
             .map_err(crate::storage::StorageError::from)?;
         found.push(score.map(|s| (m, s)));
     }
-    Ok(positions
-        .iter()
-        .filter_map(|p| {
-            wanted
-                .binary_search(p)
-                .ok()
-                .and_then(|i| found.get(i).cloned().flatten())
-        })
-        .collect())
+    Ok(found)
 }

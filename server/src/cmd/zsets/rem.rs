@@ -11,7 +11,7 @@ use super::read::{RangeKind, RangeQuery, ZSet};
 use super::score::{LexRange, ScoreRange};
 use super::ZSetOp;
 use crate::cmd::args::parse_i64;
-use crate::cmd::collection::{self, slot_of};
+use crate::cmd::collection::{self, slot_of, Loaded};
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::ValueType;
@@ -56,7 +56,7 @@ pub fn apply_rem(
     key: &Bytes,
     members: &[Bytes],
 ) -> Result<Reply, CmdError> {
-    let Some(mut loaded) = collection::load(w, key, ValueType::ZSet)? else {
+    let Some(loaded) = collection::load(w, key, ValueType::ZSet)? else {
         return Ok(Reply::Integer(0));
     };
     let mut gone = Vec::new();
@@ -77,13 +77,7 @@ pub fn apply_rem(
     if gone.is_empty() {
         return Ok(Reply::Integer(0));
     }
-    let version = loaded.version();
-    for (m, s) in &gone {
-        w.delete_scored(key, version, m, *s);
-    }
-    loaded.meta.count -= gone.len() as u64;
-    collection::store(w, key, &loaded)?;
-    Ok(Reply::Integer(gone.len() as i64))
+    delete_members(w, key, loaded, &gone)
 }
 
 /// ZREMRANGEBY*: the range's members, read first, then deleted.
@@ -92,7 +86,7 @@ pub fn apply_rem_range(
     key: &Bytes,
     kind: &RangeKind,
 ) -> Result<Reply, CmdError> {
-    let Some(mut loaded) = collection::load(w, key, ValueType::ZSet)? else {
+    let Some(loaded) = collection::load(w, key, ValueType::ZSet)? else {
         return Ok(Reply::Integer(0));
     };
     let gone =
@@ -100,9 +94,20 @@ pub fn apply_rem_range(
     if gone.is_empty() {
         return Ok(Reply::Integer(0));
     }
+    delete_members(w, key, loaded, &gone)
+}
+
+/// Deletes `gone` (members with their current scores) from the set and writes back its count; replies with
+/// how many went.
+fn delete_members<M: AsRef<[u8]>>(
+    w: &mut SlotWriter<'_>,
+    key: &Bytes,
+    mut loaded: Loaded,
+    gone: &[(M, f64)],
+) -> Result<Reply, CmdError> {
     let version = loaded.version();
-    for (m, s) in &gone {
-        w.delete_scored(key, version, m, *s);
+    for (m, s) in gone {
+        w.delete_scored(key, version, m.as_ref(), *s);
     }
     loaded.meta.count -= gone.len() as u64;
     collection::store(w, key, &loaded)?;
