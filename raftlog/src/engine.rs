@@ -19,12 +19,12 @@ use std::rc::Rc;
 use ahash::HashMap;
 use bytes::Bytes;
 use glommio::io::Directory;
-use glommio::TaskQueueHandle;
 
 use crate::error::EngineError;
 use crate::flush::{self, Durable, Writer};
 use crate::format::{RecordKind, SEGMENT_HEADER_LEN};
 use crate::group::{AppendConflict, Cached, GroupLog, MarkerKind, Purged, Slot, PURGE_MARKER};
+use crate::options::{EngineOptions, EngineStats};
 use crate::recovery::{self, RecoveryReport};
 use crate::segment;
 use crate::state::State;
@@ -43,99 +43,6 @@ pub struct Entry {
     pub term: u64,
     /// The caller's encoding of the entry.
     pub payload: Bytes,
-}
-
-/// Tunables of an engine.
-#[derive(Debug, Clone)]
-pub struct EngineOptions {
-    /// A new segment is started once the current one reaches this size (bytes). Smaller segments
-    /// are reclaimed sooner after a purge; larger ones mean fewer files and fewer rotations (each
-    /// costs two extra fsyncs). Default 64 MiB.
-    pub segment_size: u64,
-    /// Budget for payloads kept in memory for reads (bytes), shared by all groups. Default 64 MiB.
-    pub cache_bytes: usize,
-    /// Pre-allocate each segment to `segment_size` when it is created. Default true.
-    pub preallocate: bool,
-    /// Cache misses of one read that lie within this many bytes of each other in a segment are
-    /// read with one I/O. Default 256 KiB.
-    pub read_coalesce_bytes: usize,
-    /// Task queue for the flusher task (default: the queue of the task that opens the engine).
-    pub task_queue: Option<TaskQueueHandle>,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        Self {
-            segment_size: 64 << 20,
-            cache_bytes: 64 << 20,
-            preallocate: true,
-            read_coalesce_bytes: 256 << 10,
-            task_queue: None,
-        }
-    }
-}
-
-impl EngineOptions {
-    /// Rejects impossible combinations.
-    pub fn validate(&self) -> Result<(), EngineError> {
-        if self.segment_size < 2 * SEGMENT_HEADER_LEN || self.segment_size > (1 << 40) {
-            return Err(EngineError::InvalidOption(format!(
-                "segment_size {} is outside [{}, 2^40]",
-                self.segment_size,
-                2 * SEGMENT_HEADER_LEN
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// Counters since the engine was opened. `records / fsyncs` is the average group-commit batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EngineStats {
-    /// fdatasync calls that made a batch durable.
-    pub fsyncs: u64,
-    /// Batches written (one write + one fdatasync each).
-    pub batches: u64,
-    /// Records made durable (entries and markers).
-    pub records: u64,
-    /// Entry records made durable.
-    pub entries: u64,
-    /// `append` calls whose entries were made durable.
-    pub appends: u64,
-    /// Record bytes made durable.
-    pub bytes: u64,
-    /// Bytes handed to `write` (records, batch headers, the rewritten partial block, padding).
-    pub bytes_written: u64,
-    /// Segments created and deleted.
-    pub segments_created: u64,
-    /// Segments deleted after a purge.
-    pub segments_deleted: u64,
-    /// Entries read from the in-memory cache.
-    pub cache_hits: u64,
-    /// Entries read from disk.
-    pub disk_entries: u64,
-    /// Read I/Os issued.
-    pub disk_reads: u64,
-}
-
-impl EngineStats {
-    /// Average records per fsync (0 if none yet).
-    pub fn records_per_fsync(&self) -> f64 {
-        if self.fsyncs == 0 {
-            0.0
-        } else {
-            self.records as f64 / self.fsyncs as f64
-        }
-    }
-
-    /// Average `append` calls per fsync (0 if none yet).
-    pub fn appends_per_fsync(&self) -> f64 {
-        if self.fsyncs == 0 {
-            0.0
-        } else {
-            self.appends as f64 / self.fsyncs as f64
-        }
-    }
 }
 
 /// What the engine holds for one group: its entry range and durable markers.
@@ -158,6 +65,8 @@ pub struct GroupState {
 pub(crate) struct Shared {
     pub dir: PathBuf,
     pub opts: EngineOptions,
+    /// [`EngineOptions::sync_each_batch`], changeable while running ([`Engine::set_sync_each_batch`]).
+    pub sync_each_batch: std::cell::Cell<bool>,
     pub state: RefCell<State>,
     pub directory: Directory,
     pub report: RecoveryReport,
@@ -201,7 +110,7 @@ impl Engine {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| EngineError::io("create", &dir, e))?;
         let lock = segment::lock(&dir)?;
-        let rec = recovery::recover(&dir, opts.segment_size, opts.preallocate).await?;
+        let rec = recovery::recover(&dir, &opts).await?;
         let directory = Directory::open(&dir)
             .await
             .map_err(|e| EngineError::io("open", &dir, e))?;
@@ -213,6 +122,7 @@ impl Engine {
                     file: Some(t.file),
                     end: t.end,
                     block: t.block,
+                    unsynced: false,
                 };
                 (w, pos)
             }
@@ -222,6 +132,7 @@ impl Engine {
                     file: None,
                     end: SEGMENT_HEADER_LEN,
                     block: Vec::new(),
+                    unsynced: false,
                 };
                 (w, (0, u64::MAX))
             }
@@ -230,6 +141,7 @@ impl Engine {
         let task_queue = opts.task_queue;
         let shared = Rc::new(Shared {
             dir,
+            sync_each_batch: std::cell::Cell::new(opts.sync_each_batch),
             opts,
             state: RefCell::new(state),
             directory,
@@ -270,6 +182,12 @@ impl Engine {
     /// the durable log. (Diagnostics and tests.)
     pub fn log_end(&self) -> (u64, u64) {
         self.shared.state.borrow().next_pos
+    }
+
+    /// Total size of the segment files on disk (pre-allocated space included).
+    pub fn disk_bytes(&self) -> u64 {
+        let st = self.shared.state.borrow();
+        st.segments.values().map(|s| s.size).sum()
     }
 
     /// Payload bytes currently held in memory.
@@ -501,10 +419,60 @@ impl Engine {
         Ok(self.ticket(st.barrier()))
     }
 
-    /// Resolves when everything staged so far is durable.
+    /// Resolves when everything staged so far is durable (written, without
+    /// [`EngineOptions::sync_each_batch`]; use [`Self::fsync`] for stable storage then).
     pub fn sync(&self) -> Durable {
         let st = self.shared.state.borrow();
         self.ticket(st.barrier())
+    }
+
+    /// A ticket for batch `batch`, a number some earlier ticket carried ([`Durable::batch`]):
+    /// e.g. the highest batch a reply depends on. Numbers above the highest one handed out are
+    /// clamped to it (nothing staged belongs to them). Batch numbers restart at 1 when the
+    /// engine is opened, so they are only meaningful for this engine instance.
+    pub fn wait_batch(&self, batch: u64) -> Durable {
+        let st = self.shared.state.borrow();
+        self.ticket(batch.min(st.barrier()))
+    }
+
+    /// The durability watermark: every batch up to this number is durable (see [`Durable`]).
+    pub fn durable_batch(&self) -> u64 {
+        self.shared.state.borrow().durable_batch
+    }
+
+    /// Switches [`EngineOptions::sync_each_batch`] for the batches written from now on (a server's
+    /// live `fsync` policy change). Turning it on makes the next batch's fdatasync cover what was
+    /// written unsynced before it in the same segment (older segments were synced when sealed).
+    pub fn set_sync_each_batch(&self, on: bool) {
+        self.shared.sync_each_batch.set(on);
+    }
+
+    /// Every batch up to this number is on stable storage (fdatasync'd). Equals
+    /// [`Self::durable_batch`] with [`EngineOptions::sync_each_batch`].
+    pub fn synced_batch(&self) -> u64 {
+        self.shared.state.borrow().synced_batch
+    }
+
+    /// Makes everything staged before the call reach stable storage: waits until it is written,
+    /// then for an fdatasync covering it (one the flusher runs between two batch writes, shared
+    /// by concurrent callers). Returns at once if that is already the case, which is always so
+    /// shortly after a write with [`EngineOptions::sync_each_batch`]. This is the periodic call of
+    /// a server's `fsync everysec`.
+    pub async fn fsync(&self) -> Result<(), EngineError> {
+        let target = {
+            let mut st = self.shared.state.borrow_mut();
+            if let Some(f) = &st.failure {
+                return Err(EngineError::Failed(f.clone()));
+            }
+            let target = st.barrier();
+            if target <= st.synced_batch {
+                return Ok(());
+            }
+            st.sync_target = st.sync_target.max(target);
+            st.wake_flusher();
+            target
+        };
+        flush::wait_synced(&self.shared, target).await
     }
 
     /// Reads `group`'s entries in `range` that are present (the range is clipped to the log).

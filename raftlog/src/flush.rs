@@ -26,6 +26,16 @@
 //! passes N. Callbacks (openraft's `IOFlushed`) are kept in the same place and run by the flusher
 //! right after the fsync, without spawning a task per append.
 //!
+//! **Without `sync_each_batch`** the loop is the same minus the per-batch fdatasync: a batch is
+//! "durable" once its write completes (it is in the device, so a process crash cannot lose it),
+//! and a second watermark, `synced_batch`, tracks what an fdatasync has made stable. Explicit
+//! syncs ([`crate::Engine::fsync`]) are jobs of this same task, run between two writes, so "one
+//! write in flight, in order" still holds and no sync ever races a write. Only the segment being
+//! written can hold unsynced batches: before a new segment is created the old one is synced, so
+//! sealed segments are always stable. Segment deletion first syncs the batch holding the
+//! re-logged markers, and a clean close syncs everything, exactly as the per-batch mode would
+//! have.
+//!
 //! A failed write or fsync is fatal for the engine: after a failed fsync the kernel may have
 //! dropped the dirty state, so retrying could report data durable that is not. Every waiter gets
 //! the error, and the engine refuses further writes until it is reopened (recovery then decides
@@ -50,6 +60,9 @@ use crate::state::PendingBatch;
 /// Returned by the staging calls ([`crate::Engine::append_staged`], [`crate::Engine::truncate`],
 /// [`crate::Engine::purge`], ...). Dropping it does not cancel anything: the operation is already
 /// part of the log and will be written.
+///
+/// "Durable" means fdatasync'd with [`crate::EngineOptions::sync_each_batch`] (the default), and
+/// written to the device (safe from a process crash, not from a power loss) without it.
 #[must_use = "a Durable does nothing unless awaited (dropping it is fine if durability is not needed)"]
 pub struct Durable {
     pub(crate) shared: Rc<Shared>,
@@ -79,6 +92,12 @@ impl Durable {
         if let Some((cb, res)) = now {
             cb(res);
         }
+    }
+
+    /// The batch sequence number this ticket waits for. Numbers grow by one per batch and
+    /// restart at 1 each time the engine is opened; see [`crate::Engine::wait_batch`].
+    pub fn batch(&self) -> u64 {
+        self.batch
     }
 
     /// Whether the batch is already durable.
@@ -121,12 +140,31 @@ pub(crate) struct Writer {
     pub end: u64,
     /// Bytes `[align_down(end), end)`.
     pub block: Vec<u8>,
+    /// `file` was written since its last fdatasync (only without `sync_each_batch`; older
+    /// segments are always synced before the next one is created).
+    pub unsynced: bool,
 }
 
 enum Job {
     Flush(PendingBatch),
-    Delete(Vec<u64>),
+    /// fdatasync what was written, for [`crate::Engine::fsync`] callers.
+    Sync,
+    /// Delete these segments once batch `after` (the re-logged markers) is stable.
+    Delete {
+        segments: Vec<u64>,
+        after: u64,
+    },
     Exit,
+}
+
+/// Takes the reclaim plan if the batch it waits for has been written.
+fn ready_delete(st: &mut crate::state::State) -> Option<Job> {
+    let durable = st.durable_batch;
+    let plan = st.reclaim_plan.take_if(|p| p.after_batch <= durable)?;
+    Some(Job::Delete {
+        segments: plan.segments,
+        after: plan.after_batch,
+    })
 }
 
 /// Decides what the flusher does next, or registers its waker.
@@ -135,27 +173,22 @@ fn next_job(shared: &Shared, cx: &mut Context<'_>) -> Poll<Job> {
     if st.failure.is_some() {
         return Poll::Ready(Job::Exit);
     }
-    if st
-        .reclaim_plan
-        .as_ref()
-        .is_some_and(|p| p.after_batch <= st.durable_batch)
-    {
-        let plan = st.reclaim_plan.take().expect("checked above");
-        return Poll::Ready(Job::Delete(plan.segments));
+    if let Some(job) = ready_delete(&mut st) {
+        return Poll::Ready(job);
     }
     if st.reclaim_requested && st.reclaim_plan.is_none() && !st.closing {
         st.reclaim_requested = false;
         if let Err(e) = st.plan_reclaim() {
             log::warn!("raftlog: cannot plan segment deletion: {e}");
         }
-        if st
-            .reclaim_plan
-            .as_ref()
-            .is_some_and(|p| p.after_batch <= st.durable_batch)
-        {
-            let plan = st.reclaim_plan.take().expect("checked above");
-            return Poll::Ready(Job::Delete(plan.segments));
+        if let Some(job) = ready_delete(&mut st) {
+            return Poll::Ready(job);
         }
+    }
+    // A requested fsync whose batches are all written goes before the next write, so the
+    // caller waits for one fdatasync, not for a write and then a sync.
+    if st.sync_target > st.synced_batch && st.sync_target <= st.durable_batch {
+        return Poll::Ready(Job::Sync);
     }
     if let Some(batch) = st.pending.take() {
         let span = align_batch(BATCH_HEADER_LEN as u64 + batch.body.len() as u64);
@@ -173,55 +206,128 @@ fn next_job(shared: &Shared, cx: &mut Context<'_>) -> Poll<Job> {
 pub(crate) async fn run(shared: Rc<Shared>, mut writer: Writer) {
     loop {
         let job = std::future::poll_fn(|cx| next_job(&shared, cx)).await;
-        match job {
-            Job::Exit => break,
-            Job::Flush(batch) => {
-                let seq = batch.seq;
-                let (records, entries, appends, bytes) = (
-                    batch.count as u64,
-                    batch.entries,
-                    batch.appends,
-                    batch.body.len() as u64,
-                );
-                match write_batch(&shared, &mut writer, batch).await {
-                    Ok(written) => {
-                        let callbacks = {
-                            let mut st = shared.state.borrow_mut();
-                            let s = &mut st.stats;
-                            s.fsyncs += 1;
-                            s.batches += 1;
-                            s.records += records;
-                            s.entries += entries;
-                            s.appends += appends;
-                            s.bytes += bytes;
-                            s.bytes_written += written;
-                            st.complete(seq)
-                        };
-                        for cb in callbacks {
-                            cb(Ok(()));
-                        }
-                    }
-                    Err(e) => {
-                        let callbacks = shared.state.borrow_mut().fail(e.to_string());
-                        for cb in callbacks {
-                            cb(Err(EngineError::Failed(e.to_string())));
-                        }
-                        break;
+        let done = match job {
+            Job::Exit => {
+                // A clean close leaves nothing that only the device cache holds.
+                if shared.state.borrow().failure.is_none() {
+                    if let Err(e) = sync_writer(&shared, &mut writer).await {
+                        fail(&shared, e);
                     }
                 }
+                break;
             }
-            Job::Delete(segs) => delete_segments(&shared, segs).await,
+            Job::Flush(batch) => flush(&shared, &mut writer, batch).await,
+            Job::Sync => sync_writer(&shared, &mut writer).await,
+            Job::Delete { segments, after } => {
+                // The re-logged markers must be on stable storage before the only other copy
+                // of them is unlinked.
+                let stable = shared.state.borrow().synced_batch >= after;
+                let res = if stable {
+                    Ok(())
+                } else {
+                    sync_writer(&shared, &mut writer).await
+                };
+                if res.is_ok() {
+                    delete_segments(&shared, segments).await;
+                }
+                res
+            }
+        };
+        if let Err(e) = done {
+            fail(&shared, e);
+            break;
         }
     }
 }
 
-/// Writes one batch at the end of the log and fdatasyncs it; returns the bytes written.
+/// Fails the engine: every waiter and callback gets the error.
+fn fail(shared: &Shared, e: EngineError) {
+    let callbacks = shared.state.borrow_mut().fail(e.to_string());
+    for cb in callbacks {
+        cb(Err(EngineError::Failed(e.to_string())));
+    }
+}
+
+/// Writes one batch, updates the counters and resolves its tickets.
+async fn flush(shared: &Shared, w: &mut Writer, batch: PendingBatch) -> Result<(), EngineError> {
+    let seq = batch.seq;
+    let (records, entries, appends, bytes) = (
+        batch.count as u64,
+        batch.entries,
+        batch.appends,
+        batch.body.len() as u64,
+    );
+    let (written, synced) = write_batch(shared, w, batch).await?;
+    let callbacks = {
+        let mut st = shared.state.borrow_mut();
+        let s = &mut st.stats;
+        s.fsyncs += synced as u64;
+        s.batches += 1;
+        s.records += records;
+        s.entries += entries;
+        s.appends += appends;
+        s.bytes += bytes;
+        s.bytes_written += written;
+        let callbacks = st.complete(seq);
+        if synced {
+            st.synced(seq);
+        }
+        callbacks
+    };
+    for cb in callbacks {
+        cb(Ok(()));
+    }
+    Ok(())
+}
+
+/// Makes everything written so far stable: fdatasyncs the segment being written if it has
+/// unsynced batches (only it can: older segments are synced before rotation).
+async fn sync_writer(shared: &Shared, w: &mut Writer) -> Result<(), EngineError> {
+    let upto = shared.state.borrow().durable_batch;
+    if w.unsynced {
+        let file = w.file.as_ref().expect("unsynced batches have a file");
+        file.fdatasync().await.map_err(|e| {
+            EngineError::io("fdatasync", shared.dir.join(segment::file_name(w.seg)), e)
+        })?;
+        w.unsynced = false;
+        shared.state.borrow_mut().stats.fsyncs += 1;
+    }
+    shared.state.borrow_mut().synced(upto);
+    Ok(())
+}
+
+/// Waits until batch `target` is on stable storage (for [`crate::Engine::fsync`]).
+pub(crate) async fn wait_synced(shared: &Shared, target: u64) -> Result<(), EngineError> {
+    let mut registered: Option<Waker> = None;
+    std::future::poll_fn(|cx| {
+        let mut st = shared.state.borrow_mut();
+        if target <= st.synced_batch {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(f) = &st.failure {
+            return Poll::Ready(Err(EngineError::Failed(f.clone())));
+        }
+        // As for `Durable`: a registration stays until the target is synced or the engine fails.
+        if !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            st.sync_waiters.push((target, cx.waker().clone()));
+            registered = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Writes one batch at the end of the log, and fdatasyncs it with `sync_each_batch`; returns
+/// the bytes written and whether it was synced.
 async fn write_batch(
     shared: &Shared,
     w: &mut Writer,
     batch: PendingBatch,
-) -> Result<u64, EngineError> {
+) -> Result<(u64, bool), EngineError> {
     if w.file.is_none() || batch.seg != w.seg {
+        // The segment being sealed must be stable before the next one exists: recovery treats
+        // anything wrong in a sealed segment as corruption, not as a lost tail.
+        sync_writer(shared, w).await?;
         let prealloc = if shared.opts.preallocate {
             shared.opts.segment_size
         } else {
@@ -233,6 +339,7 @@ async fn write_batch(
             st.stats.segments_created += 1;
             if let Some(s) = st.segments.get_mut(&batch.seg) {
                 s.file = Some(file.clone());
+                s.size = prealloc.max(SEGMENT_HEADER_LEN);
             }
             // The previous segment is sealed: it may now be deletable.
             st.reclaim_requested = true;
@@ -274,12 +381,20 @@ async fn write_batch(
             std::io::Error::other(format!("short write: {n} of {len} bytes")),
         ));
     }
-    file.fdatasync()
-        .await
-        .map_err(|e| EngineError::io("fdatasync", path(), e))?;
+    if let Some(s) = shared.state.borrow_mut().segments.get_mut(&w.seg) {
+        s.size = s.size.max(block_start + len);
+    }
+    let sync = shared.sync_each_batch.get();
+    if sync {
+        file.fdatasync()
+            .await
+            .map_err(|e| EngineError::io("fdatasync", path(), e))?;
+    } else {
+        w.unsynced = true;
+    }
     w.end = new_end;
     w.block = next_block;
-    Ok(len)
+    Ok((len, sync))
 }
 
 /// Deletes segments whose entries are all purged (their markers were re-logged and are durable).

@@ -31,10 +31,12 @@ pub const BATCH_HEADER_LEN: usize = 16;
 pub const BATCH_ALIGN: u64 = 8;
 /// Record header length.
 pub const RECORD_HEADER_LEN: usize = 32;
-/// Largest payload of one record (an entry, a vote, a marker).
-pub const MAX_PAYLOAD: usize = 64 << 20;
-/// Largest body of one batch; staging refuses records beyond it until the flusher catches up.
-pub const MAX_BATCH_BODY: usize = 1 << 30;
+/// Largest payload of one record (an entry, a vote, a marker): room for a Redis command carrying a
+/// 512 MB value (`proto-max-bulk-len`) and its framing.
+pub const MAX_PAYLOAD: usize = 1 << 30;
+/// Largest body of one batch; staging refuses records beyond it until the flusher catches up. The
+/// batch header stores the body length as a u32.
+pub const MAX_BATCH_BODY: usize = 3 << 30;
 
 /// Rounds `v` up to the batch alignment.
 pub fn align_batch(v: u64) -> u64 {

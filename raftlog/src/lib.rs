@@ -22,11 +22,12 @@
 //! | module | job |
 //! |---|---|
 //! | `format` | every on-disk byte layout, checksums |
-//! | `engine` | the public API: open, append, read, truncate, purge, markers, counters |
+//! | `engine` | the public API: open, append, read, truncate, purge, markers, fsync |
+//! | `options` | options (including the sync mode) and counters |
 //! | `state` | staging records into the pending batch; the in-memory state |
 //! | `group` | one group's index (log index -> disk location), markers, cached payload suffix |
 //! | `cache` | the memory budget for cached payloads, shared by all groups |
-//! | `flush` | the flusher task: one write + one fdatasync per batch; durability tickets |
+//! | `flush` | the flusher task: one write (+ one fdatasync) per batch; explicit fsyncs; tickets |
 //! | `read` | reads: cache first, coalesced verified disk reads for misses |
 //! | `recovery` | replaying segments on open; torn tails vs corruption |
 //! | `segment` | segment files: names, creation, deletion, directory lock |
@@ -42,10 +43,22 @@
 //! | [`Engine::append_staged`] | when it returns | when the [`Durable`] resolves |
 //! | [`Engine::save_vote`], [`Engine::save_committed`], [`Engine::save_marker`] | at once | when it returns |
 //! | [`Engine::truncate`], [`Engine::purge`], [`Engine::remove_group`] | when it returns | with the ticket, or with anything staged later |
+//! | [`Engine::fsync`] | - | everything staged before it is on stable storage when it returns |
 //!
 //! Records are written in the order they were staged and batches become durable in order, so a
 //! durable record implies every earlier one is durable (openraft's "write IO must be
 //! serialized").
+//!
+//! "Durable" depends on [`EngineOptions::sync_each_batch`]. With it (the default) a batch is
+//! durable once its fdatasync returned: it survives a power loss. Without it, once its write
+//! completed: it survives a crash or `kill -9` of the process, but may sit in the device's
+//! volatile cache until [`Engine::fsync`] (or a segment rotation, a segment deletion, or
+//! close) syncs it. That is how a server offers `fsync always | everysec | no`: `always` keeps
+//! the default; `everysec` turns it off and calls [`Engine::fsync`] every second; `no` turns
+//! it off and leaves syncing to rotation and close. Every batch is still one O_DIRECT write,
+//! one in flight, in order, in both modes. [`Durable::batch`], [`Engine::wait_batch`] and
+//! [`Engine::durable_batch`] expose the batch numbers, so a caller can wait for the highest
+//! batch a reply depends on.
 //!
 //! # On-disk format (version 1)
 //!
@@ -83,7 +96,7 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 4 | crc32c of bytes 4..(32 + payload length) |
-//! | 4 | 4 | payload length (at most 64 MiB) |
+//! | 4 | 4 | payload length (at most 1 GiB) |
 //! | 8 | 1 | kind: 1 entry, 2 truncate, 3 purge, 4 vote, 5 committed, 6 applied, 7 remove group |
 //! | 9 | 3 | reserved, 0 |
 //! | 12 | 4 | group id |
@@ -107,6 +120,23 @@
 //! batch followed by a valid one, garbage after the end of an older segment, a missing segment,
 //! or records that contradict each other are reported as [`EngineError::Corrupt`] /
 //! [`EngineError::MissingSegment`]; nothing is ever skipped silently.
+//!
+//! That strict rule is sound for logs that were always fsynced per batch: a device then never
+//! holds a batch without every earlier one, so a hole before valid data can only be damage to
+//! acknowledged data, and opening anyway would silently lose it. It is **not** sound for logs
+//! written with `sync_each_batch = false`: after a power loss the device may have kept a later
+//! unsynced write and lost an earlier one (or a torn write may sit before a complete one), so a
+//! hole followed by valid batches is an expected outcome, and strict recovery would refuse to
+//! open such a log. [`EngineOptions::tolerate_unsynced_tail`] is for those logs: the first
+//! invalid batch anywhere ends the log. It, everything after it in its segment and every later
+//! segment are cut off (logged, and counted in [`RecoveryReport`]'s `dropped_*` fields), and
+//! the engine opens with the valid prefix. The price is that real corruption in the middle of
+//! the log is also "repaired" by cutting instead of being reported, taking every later batch
+//! with it; that is the accepted cost of not syncing each batch. Because sealed segments are
+//! always synced before the next one is created, a cut outside the last segment cannot come
+//! from a lost unsynced write and is logged as an error. A log written with
+//! `sync_each_batch = false` and opened strictly is still safe after a process crash (one write
+//! in flight, only the last batch can be torn); only a power loss needs the tolerant mode.
 //!
 //! # Example
 //!
@@ -134,6 +164,7 @@ mod flush;
 mod format;
 mod group;
 pub mod groups;
+mod options;
 mod read;
 mod recovery;
 pub mod rt;
@@ -141,9 +172,10 @@ mod segment;
 mod state;
 mod store;
 
-pub use engine::{Engine, EngineOptions, EngineStats, Entry, GroupId, GroupState};
+pub use engine::{Engine, Entry, GroupId, GroupState};
 pub use error::EngineError;
 pub use flush::Durable;
 pub use group::{MarkerKind, Purged};
+pub use options::{EngineOptions, EngineStats};
 pub use recovery::RecoveryReport;
 pub use store::LogStore;

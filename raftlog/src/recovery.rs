@@ -16,6 +16,15 @@
 //!   the next one is created).
 //! - The last segment may also be blank (created, header never synced): it held no data and is
 //!   removed.
+//! - With `tolerate_unsynced_tail` (for logs written without an fsync per batch), the first
+//!   invalid batch that is *not* such a torn tail ends the log instead of failing the open: the
+//!   rest of its segment is cut off like a torn tail, every later segment is deleted (newest
+//!   first, each deletion synced), and the report counts what went (`dropped_*`). Without
+//!   per-batch fsyncs a power loss can keep a later write and lose an earlier one, so a hole
+//!   followed by valid batches is an expected outcome there; and a log may not skip a hole, so
+//!   everything after it has to go. Damaged segment headers and contradicting records are still
+//!   corruption: headers are synced when a segment is created, and replay never reaches a record
+//!   after a hole.
 //!
 //! A limit of this (shared with every WAL that tolerates torn tails): if corruption destroys the
 //! very last acknowledged batch and nothing follows it, it is indistinguishable from a torn write
@@ -34,6 +43,7 @@ use crate::format::{
     BATCH_HEADER_LEN, BATCH_MAGIC, SEGMENT_HEADER_LEN,
 };
 use crate::group::{AppendConflict, Purged, Slot, PURGE_MARKER};
+use crate::options::EngineOptions;
 use crate::segment;
 use crate::state::Segment;
 
@@ -56,6 +66,16 @@ pub struct RecoveryReport {
     pub torn_at: Option<u64>,
     /// A blank last segment (crash while creating it) was removed.
     pub removed_blank_segment: bool,
+    /// With `tolerate_unsynced_tail`: where the log was cut (segment, offset) because a damaged
+    /// batch was followed by valid data; `None` if it was not.
+    pub dropped_at: Option<(u64, u64)>,
+    /// Valid batches found after that cut, and dropped with it.
+    pub dropped_batches: u64,
+    /// Bytes dropped by the cut: from it to the last non-zero byte of its segment, plus the data
+    /// area of every later segment.
+    pub dropped_bytes: u64,
+    /// Later segment files deleted by the cut.
+    pub dropped_segments: u64,
 }
 
 /// The segment the engine continues to write.
@@ -149,11 +169,7 @@ async fn is_blank(path: &Path) -> Result<bool, EngineError> {
 }
 
 /// Scans every segment in `dir` and rebuilds the engine's state.
-pub(crate) async fn recover(
-    dir: &Path,
-    segment_size: u64,
-    preallocate: bool,
-) -> Result<Recovered, EngineError> {
+pub(crate) async fn recover(dir: &Path, opts: &EngineOptions) -> Result<Recovered, EngineError> {
     let mut list = segment::list(dir)?;
     let mut rec = Recovered {
         groups: Groups::default(),
@@ -165,27 +181,22 @@ pub(crate) async fn recover(
         if is_blank(path).await? {
             log::warn!("raftlog: removing blank last segment {}", path.display());
             std::fs::remove_file(path).map_err(|e| EngineError::io("remove", path, e))?;
-            let d = glommio::io::Directory::open(dir)
-                .await
-                .map_err(|e| EngineError::io("open", dir, e))?;
-            d.sync()
-                .await
-                .map_err(|e| EngineError::io("fsync", dir, e))?;
+            sync_dir(dir).await?;
             rec.report.removed_blank_segment = true;
             list.pop();
         }
     }
-    let n = list.len();
-    for (i, (seq, path)) in list.into_iter().enumerate() {
-        let is_last = i + 1 == n;
-        let file = segment::open(&path).await?;
-        let size = file
+    for (i, (seq, path)) in list.iter().enumerate() {
+        let (seq, path) = (*seq, path.as_path());
+        let mut is_last = i + 1 == list.len();
+        let file = segment::open(path).await?;
+        let mut size = file
             .file_size()
             .await
-            .map_err(|e| EngineError::io("stat", &path, e))?;
+            .map_err(|e| EngineError::io("stat", path, e))?;
         let mut win = Window {
             file: &file,
-            path: &path,
+            path,
             seq,
             size,
             base: 0,
@@ -196,70 +207,146 @@ pub(crate) async fn recover(
             Ok(s) if s == seq => {}
             Ok(s) => {
                 return Err(EngineError::corrupt(
-                    &path,
+                    path,
                     0,
                     format!("header says segment {s}"),
                 ))
             }
             Err(problem) => {
                 return Err(EngineError::corrupt(
-                    &path,
+                    path,
                     0,
                     format!("bad segment header ({problem:?})"),
                 ));
             }
         }
-        rec.segments.insert(seq, Segment::new(path.clone(), None));
+        rec.segments
+            .insert(seq, Segment::new(path.to_path_buf(), None, 0));
         let (stop, end) = replay_segment(&mut win, seq, &mut rec).await?;
         if let Some(bad) = first_nonzero(&mut win, stop).await? {
-            if let Some(valid) = find_valid_batch(&mut win, stop + BATCH_ALIGN).await? {
-                return Err(EngineError::corrupt(
-                    &path,
-                    stop,
-                    format!("invalid data at {stop} is followed by a valid batch at {valid}"),
-                ));
-            }
-            if !is_last {
-                return Err(EngineError::corrupt(
-                    &path,
-                    stop,
-                    format!(
-                        "invalid data at {stop} (first non-zero byte at {bad}) in a sealed segment"
-                    ),
-                ));
-            }
+            let valid = find_valid_batch(&mut win, stop + BATCH_ALIGN).await?;
             let garbage_end = last_nonzero(&mut win, stop).await?;
-            log::warn!(
-                "raftlog: cutting a torn tail of {} bytes off {} at offset {stop}",
-                garbage_end - stop,
-                path.display()
-            );
+            if valid.is_some() || !is_last {
+                if !opts.tolerate_unsynced_tail {
+                    let why = match valid {
+                        Some((v, _)) => {
+                            format!("invalid data at {stop} is followed by a valid batch at {v}")
+                        }
+                        None => format!(
+                            "invalid data at {stop} (first non-zero byte at {bad}) in a sealed segment"
+                        ),
+                    };
+                    return Err(EngineError::corrupt(path, stop, why));
+                }
+                let mut dropped = count_batches(&mut win, stop + BATCH_ALIGN).await?;
+                let mut bytes = garbage_end - stop;
+                let later = &list[i + 1..];
+                // Later segments go first, newest first: a crash in between leaves a log that
+                // still shows the damage (and is cut again), never one that skips it.
+                for (lseq, lpath) in later.iter().rev() {
+                    let (b, n) = scan_dropped_segment(*lseq, lpath).await?;
+                    dropped += b;
+                    bytes += n;
+                    std::fs::remove_file(lpath).map_err(|e| EngineError::io("remove", lpath, e))?;
+                    sync_dir(dir).await?;
+                }
+                let r = &mut rec.report;
+                r.dropped_at = Some((seq, stop));
+                r.dropped_batches = dropped;
+                r.dropped_bytes = bytes;
+                r.dropped_segments = later.len() as u64;
+                let msg = format!(
+                    "raftlog: cutting the log at {} offset {stop} (tolerate_unsynced_tail): \
+                     dropped {dropped} valid batches after it, {bytes} bytes, {} later segments",
+                    path.display(),
+                    later.len()
+                );
+                if is_last {
+                    log::warn!("{msg}");
+                } else {
+                    // Sealed segments are synced before the next one is created, so a lost
+                    // unsynced write cannot explain this: it is real damage, tolerated.
+                    log::error!("{msg}; the damage is in a sealed segment");
+                }
+                is_last = true;
+            } else {
+                log::warn!(
+                    "raftlog: cutting a torn tail of {} bytes off {} at offset {stop}",
+                    garbage_end - stop,
+                    path.display()
+                );
+                rec.report.torn_bytes = garbage_end - stop;
+                rec.report.torn_at = Some(stop);
+            }
             file.truncate(stop)
                 .await
-                .map_err(|e| EngineError::io("truncate", &path, e))?;
-            if preallocate {
-                file.pre_allocate(segment_size.max(stop), false)
+                .map_err(|e| EngineError::io("truncate", path, e))?;
+            size = stop;
+            if opts.preallocate {
+                size = opts.segment_size.max(stop);
+                file.pre_allocate(size, false)
                     .await
-                    .map_err(|e| EngineError::io("fallocate", &path, e))?;
+                    .map_err(|e| EngineError::io("fallocate", path, e))?;
             }
             file.fdatasync()
                 .await
-                .map_err(|e| EngineError::io("fdatasync", &path, e))?;
-            rec.report.torn_bytes = garbage_end - stop;
-            rec.report.torn_at = Some(stop);
+                .map_err(|e| EngineError::io("fdatasync", path, e))?;
         }
         drop(win);
         let file = Rc::new(file);
         rec.report.segments += 1;
-        if is_last {
-            rec.tail = Some(read_tail(seq, file.clone(), end, &path).await?);
-        }
         if let Some(s) = rec.segments.get_mut(&seq) {
-            s.file = Some(file);
+            s.file = Some(file.clone());
+            s.size = size;
+        }
+        if is_last {
+            rec.tail = Some(read_tail(seq, file, end, path).await?);
+            break;
         }
     }
     rec.report.groups = rec.groups.len();
     Ok(rec)
+}
+
+async fn sync_dir(dir: &Path) -> Result<(), EngineError> {
+    let d = glommio::io::Directory::open(dir)
+        .await
+        .map_err(|e| EngineError::io("open", dir, e))?;
+    d.sync().await.map_err(|e| EngineError::io("fsync", dir, e))
+}
+
+/// Valid batches at or after `from` (scanning past damage), for the report of a cut.
+async fn count_batches(win: &mut Window<'_>, from: u64) -> Result<u64, EngineError> {
+    let mut n = 0;
+    let mut pos = from;
+    while let Some((at, span)) = find_valid_batch(win, pos).await? {
+        n += 1;
+        pos = at + span;
+    }
+    Ok(n)
+}
+
+/// Valid batches and non-zero bytes after the header of a segment about to be dropped.
+async fn scan_dropped_segment(seq: u64, path: &Path) -> Result<(u64, u64), EngineError> {
+    // An empty file must not be opened with O_DIRECT (see `segment::create`).
+    let len = std::fs::metadata(path)
+        .map_err(|e| EngineError::io("stat", path, e))?
+        .len();
+    if len <= SEGMENT_HEADER_LEN {
+        return Ok((0, 0));
+    }
+    let file = segment::open(path).await?;
+    let mut win = Window {
+        file: &file,
+        path,
+        seq,
+        size: len,
+        base: 0,
+        buf: Vec::new(),
+    };
+    let batches = count_batches(&mut win, SEGMENT_HEADER_LEN).await?;
+    let bytes = last_nonzero(&mut win, SEGMENT_HEADER_LEN).await? - SEGMENT_HEADER_LEN;
+    Ok((batches, bytes))
 }
 
 /// Builds the write position of the last segment: its end and the partial block before it.
@@ -452,8 +539,11 @@ async fn last_nonzero(win: &mut Window<'_>, from: u64) -> Result<u64, EngineErro
     Ok(last)
 }
 
-/// Offset of the first valid batch at an aligned position at or after `from`, if any.
-async fn find_valid_batch(win: &mut Window<'_>, from: u64) -> Result<Option<u64>, EngineError> {
+/// Offset and span of the first valid batch at an aligned position at or after `from`, if any.
+async fn find_valid_batch(
+    win: &mut Window<'_>,
+    from: u64,
+) -> Result<Option<(u64, u64)>, EngineError> {
     let magic = BATCH_MAGIC.to_le_bytes();
     let seq = win.seq;
     let mut pos = from.div_ceil(BATCH_ALIGN) * BATCH_ALIGN;
@@ -481,8 +571,8 @@ async fn find_valid_batch(win: &mut Window<'_>, from: u64) -> Result<Option<u64>
                 let whole = win
                     .get(at, BATCH_HEADER_LEN as u64 + h.body_len as u64)
                     .await?;
-                if matches!(parse_batch(whole, seq, at), BatchParse::Valid { .. }) {
-                    return Ok(Some(at));
+                if let BatchParse::Valid { span, .. } = parse_batch(whole, seq, at) {
+                    return Ok(Some((at, span)));
                 }
                 pos = at + BATCH_ALIGN;
             }

@@ -21,12 +21,13 @@ use bytes::Bytes;
 use glommio::io::DmaFile;
 
 use crate::cache::CacheBudget;
-use crate::engine::{EngineOptions, EngineStats, GroupId, Groups};
+use crate::engine::{GroupId, Groups};
 use crate::error::EngineError;
 use crate::format::{
     self, RecordKind, BATCH_HEADER_LEN, MAX_BATCH_BODY, MAX_PAYLOAD, SEGMENT_HEADER_LEN,
 };
 use crate::group::{MarkerKind, PURGE_MARKER};
+use crate::options::{EngineOptions, EngineStats};
 
 /// One segment file as the engine tracks it.
 #[derive(Debug)]
@@ -38,14 +39,17 @@ pub(crate) struct Segment {
     /// For every group with entries here, the highest index that may still be live. The segment
     /// can be deleted once every such group has purged up to it.
     pub live: HashMap<GroupId, u64>,
+    /// Size of the file on disk (0 until it is created).
+    pub size: u64,
 }
 
 impl Segment {
-    pub fn new(path: PathBuf, file: Option<Rc<DmaFile>>) -> Self {
+    pub fn new(path: PathBuf, file: Option<Rc<DmaFile>>, size: u64) -> Self {
         Self {
             path,
             file,
             live: HashMap::default(),
+            size,
         }
     }
 }
@@ -89,7 +93,14 @@ pub(crate) struct State {
     /// Segment and offset where the next batch starts (after everything taken by the flusher).
     pub next_pos: (u64, u64),
     pub next_batch: u64,
+    /// Last batch written (tickets up to it resolve).
     pub durable_batch: u64,
+    /// Last batch known to be on stable storage (equals `durable_batch` with
+    /// `sync_each_batch`).
+    pub synced_batch: u64,
+    /// Highest batch an [`crate::Engine::fsync`] caller waits to see on stable storage.
+    pub sync_target: u64,
+    pub sync_waiters: Vec<(u64, Waker)>,
     pub failure: Option<String>,
     pub closing: bool,
     pub waiters: Vec<(u64, Waker)>,
@@ -118,6 +129,9 @@ impl State {
             next_pos,
             next_batch: 1,
             durable_batch: 0,
+            synced_batch: 0,
+            sync_target: 0,
+            sync_waiters: Vec::new(),
             failure: None,
             closing: false,
             waiters: Vec::new(),
@@ -180,7 +194,7 @@ impl State {
             };
             if !self.segments.contains_key(&seg) {
                 let path = self.dir.join(crate::segment::file_name(seg));
-                self.segments.insert(seg, Segment::new(path, None));
+                self.segments.insert(seg, Segment::new(path, None, 0));
             }
             self.pending = Some(PendingBatch {
                 seq: self.next_batch,
@@ -326,20 +340,21 @@ impl State {
     /// state borrow, since they may call back into the engine).
     pub fn complete(&mut self, batch: u64) -> Vec<Callback> {
         self.durable_batch = batch;
-        let mut i = 0;
-        while i < self.waiters.len() {
-            if self.waiters[i].0 <= batch {
-                self.waiters.swap_remove(i).1.wake();
-            } else {
-                i += 1;
-            }
-        }
+        wake_upto(&mut self.waiters, batch);
         let (done, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.callbacks)
             .into_iter()
             .partition(|(b, _)| *b <= batch);
         self.callbacks = keep;
         self.cache.evict(&mut self.groups, batch);
         done.into_iter().map(|(_, cb)| cb).collect()
+    }
+
+    /// Records that every batch up to `batch` is on stable storage and wakes the `fsync` callers
+    /// waiting for it.
+    pub fn synced(&mut self, batch: u64) {
+        self.synced_batch = self.synced_batch.max(batch);
+        let done = self.synced_batch;
+        wake_upto(&mut self.sync_waiters, done);
     }
 
     /// Puts the engine into the failed state: every waiter and callback gets the error.
@@ -349,11 +364,23 @@ impl State {
             self.dir.display()
         );
         self.failure = Some(msg);
-        for (_, w) in self.waiters.drain(..) {
+        for (_, w) in self.waiters.drain(..).chain(self.sync_waiters.drain(..)) {
             w.wake();
         }
         self.pending = None;
         self.callbacks.drain(..).map(|(_, cb)| cb).collect()
+    }
+}
+
+/// Wakes (and removes) the waiters whose batch is at or below `batch`.
+fn wake_upto(waiters: &mut Vec<(u64, Waker)>, batch: u64) {
+    let mut i = 0;
+    while i < waiters.len() {
+        if waiters[i].0 <= batch {
+            waiters.swap_remove(i).1.wake();
+        } else {
+            i += 1;
+        }
     }
 }
 

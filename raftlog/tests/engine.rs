@@ -120,7 +120,7 @@ fn append_rules_and_truncate_purge() {
         let big = raftlog::Entry {
             index: 22,
             term: 4,
-            payload: Bytes::from(vec![0u8; (64 << 20) + 1]),
+            payload: Bytes::from(vec![0u8; (1 << 30) + 1]),
         };
         assert!(matches!(
             e.append(1, [big]).await,

@@ -105,6 +105,11 @@ pub struct Config {
     pub loglevel: String,
     /// Node-wide budget of the value cache in front of RocksDB, MiB, divided among cores (0 disables).
     pub value_cache_mb: u64,
+    /// Size of one Raft log segment file, MiB (the unit in which log space is reclaimed).
+    pub raft_log_segment_mb: u64,
+    /// Log bytes a core may accumulate since its last memtable flush before it flushes and purges,
+    /// MiB: bounds the log's disk use and what a restart replays.
+    pub raft_log_purge_mb: u64,
     pub rocksdb: tuning::RocksConfig,
 }
 
@@ -131,6 +136,8 @@ impl Default for Config {
             spin_before_park_us: 100,
             loglevel: "info".into(),
             value_cache_mb: 256,
+            raft_log_segment_mb: 64,
+            raft_log_purge_mb: 512,
             rocksdb: tuning::RocksConfig::default(),
         }
     }
@@ -200,6 +207,15 @@ impl Config {
             return Err(invalid(
                 "value-cache-mb",
                 format!("must be at most {MAX_VALUE_CACHE_MB}"),
+            ));
+        }
+        if !(1..=4096).contains(&self.raft_log_segment_mb) {
+            return Err(invalid("raft-log-segment-mb", "must be between 1 and 4096"));
+        }
+        if self.raft_log_purge_mb < 1 || self.raft_log_purge_mb > 1024 * 1024 {
+            return Err(invalid(
+                "raft-log-purge-mb",
+                "must be between 1 and 1048576",
             ));
         }
         if self.dir.as_os_str().is_empty() {

@@ -24,6 +24,7 @@ pub mod config;
 pub mod layout;
 pub mod net;
 pub mod node;
+pub mod replication;
 pub mod shard;
 pub mod slot;
 pub mod statemachine;

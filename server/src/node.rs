@@ -3,7 +3,7 @@
 //! Start-up, per core: join the mesh, open the core's RocksDB instance (`<dir>/core-N`), bind the shared
 //! port, then serve. The main thread only waits: for SIGTERM/SIGINT (or SHUTDOWN), it raises the node's
 //! shutdown flag; each core then stops accepting, lets its connections finish the replies in flight,
-//! fsyncs its WAL, flushes its memtables and closes its instance.
+//! flushes its memtables, purges its Raft log behind them, syncs the log and closes its instance.
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
@@ -18,6 +18,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use crate::config::Config;
 use crate::layout::Layout;
 use crate::net::client::ClientRegistry;
+use crate::replication::{CoreLog, LogError};
 use crate::shard::{expiry, mesh, Mesh, MeshMsgAlias, Node, Settings, Shard, Stats};
 use crate::statemachine::durability::{self, Durability};
 use crate::storage::{StorageError, Store};
@@ -29,6 +30,8 @@ pub enum NodeError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    Log(#[from] LogError),
     #[error("Could not create server TCP listening socket {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -157,9 +160,11 @@ async fn core_main(
         None => store.put_meta("layout", layout_tag.as_bytes())?,
     }
     let settings = Settings::from_config(&node.config);
+    let log = open_log(&node, core, &store, settings.fsync).await?;
     let shard = Rc::new(Shard {
         core,
-        durability: Rc::new(Durability::new(settings.fsync)),
+        durability: Rc::new(Durability::new(settings.fsync, log.engine().clone())),
+        log,
         store,
         mesh: Mesh::new(senders),
         settings: RefCell::new(settings),
@@ -177,14 +182,9 @@ async fn core_main(
 
     let syncer = glommio::spawn_local(durability::run_syncer(
         shard.durability.clone(),
-        shard.store.shared_db(),
         shard.stop.clone(),
     ));
-    let flusher = glommio::spawn_local(durability::run_flusher(
-        shard.durability.clone(),
-        shard.store.shared_db(),
-        shard.stop.clone(),
-    ));
+    let purger = glommio::spawn_local(run_purger(shard.clone()));
 
     let addr = SocketAddr::new(node.config.bind, node.port);
     let listener = crate::net::listener::bind_shared(addr)
@@ -217,10 +217,12 @@ async fn core_main(
         glommio::timer::sleep(Duration::from_millis(10)).await;
     }
     shard.stop.set(true);
-    shard.durability.nudge();
     syncer.await;
-    flusher.await;
-    shard.store.flush_all()?;
+    purger.await;
+    // Memtables to disk, then the log behind them: the next start has nothing to replay.
+    flush_and_purge(&shard).await?;
+    shard.log.engine().sync().await.map_err(LogError::from)?;
+    shard.durability.sync_now().await;
     // Other cores may still be finishing calls to us: keep serving the mesh until every core is done with
     // its connections (bounded, in case a core failed), then close our end.
     node.drained_cores.fetch_add(1, Ordering::AcqRel);
@@ -229,6 +231,85 @@ async fn core_main(
         glommio::timer::sleep(Duration::from_millis(10)).await;
     }
     shard.mesh.close();
+    Ok(())
+}
+
+/// Opens the core's Raft log and replays into `store` what its memtables lost.
+async fn open_log(
+    node: &Node,
+    core: usize,
+    store: &Store,
+    fsync: crate::config::Fsync,
+) -> Result<CoreLog, NodeError> {
+    let dir = node.config.dir.join("raftlog").join(format!("core-{core}"));
+    std::fs::create_dir_all(&dir).map_err(|source| NodeError::Dir {
+        dir: dir.display().to_string(),
+        source,
+    })?;
+    let synced = fsync == crate::config::Fsync::Always;
+    let opts = raftlog::EngineOptions {
+        segment_size: node.config.raft_log_segment_mb << 20,
+        sync_each_batch: synced,
+        // A log written without an fsync per batch may have lost an unsynced tail out of order in a
+        // power loss; that tail was never promised to survive one.
+        tolerate_unsynced_tail: !synced,
+        // Entries are read back only by a replay at start (and, later, by replication): keep little.
+        cache_bytes: 4 << 20,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    // A slot import cut short by a crash is finished before anything trusts the slot's applied id.
+    for (slot, from) in store.interrupted_imports()? {
+        log::warn!(
+            "core {core}: finishing the interrupted import of slot {} from {}",
+            slot.0,
+            from.display()
+        );
+        store.import_slot(slot, &from)?;
+    }
+    let log = CoreLog::open(&dir, opts, node.layout.slots_of(core)).await?;
+    let report = log.replay(store).await?;
+    if report.entries > 0 || report.ahead > 0 {
+        log::info!(
+            "core {core}: replayed {} Raft log entries of {} slots in {:.3}s ({} slots were ahead of the log)",
+            report.entries,
+            report.slots,
+            started.elapsed().as_secs_f64(),
+            report.ahead
+        );
+    }
+    Ok(log)
+}
+
+/// Flushes the core's memtables once `raft-log-purge-mb` of entries accumulated, then purges them
+/// from the log.
+async fn run_purger(shard: Rc<Shard>) {
+    let threshold = shard.node.config.raft_log_purge_mb << 20;
+    while !shard.stop.get() {
+        glommio::timer::sleep(Duration::from_millis(100)).await;
+        if shard.log.unpurged_bytes() >= threshold {
+            if let Err(e) = flush_and_purge(&shard).await {
+                log::error!(
+                    "core {}: cannot flush and purge the Raft log: {e}",
+                    shard.core
+                );
+            }
+        }
+    }
+}
+
+/// One atomic memtable flush (off the executor thread), then a purge of every entry it covered.
+pub async fn flush_and_purge(shard: &Shard) -> Result<(), NodeError> {
+    let covered = shard.log.unpurged_bytes();
+    let marks = shard.log.purge_marks();
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let db = shard.store.shared_db();
+    glommio::executor()
+        .spawn_blocking(move || Store::flush_memtables(&db))
+        .await?;
+    shard.log.purge(&marks, covered)?;
     Ok(())
 }
 

@@ -843,7 +843,7 @@ fn config_get_set_round_trips() {
             &["CONFIG", "SET", "appendonly", "no"],
             failed(
                 "appendonly",
-                "slotkv always logs writes to the RocksDB WAL; appendonly cannot be turned off",
+                "slotkv always logs writes to its Raft log; appendonly cannot be turned off",
             ),
         ),
         (

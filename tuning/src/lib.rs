@@ -200,9 +200,10 @@ impl RocksConfig {
         // One writer per instance (its core), and the data family's memtable is a hash of skiplists, which
         // does not take concurrent inserts.
         opts.set_allow_concurrent_memtable_write(false);
-        // The server hands the WAL buffer to the OS itself, once per executor round for every write made in
-        // it (group commit at the `write` level; see server/src/statemachine/durability.rs).
-        opts.set_manual_wal_flush(true);
+        // Writes skip the WAL (the Raft log is the durable record, see server/src/replication), so the
+        // families' memtables must reach disk together: a flush of one family alone could persist a
+        // slot's applied index without the members that entry wrote.
+        opts.set_atomic_flush(true);
         opts.set_enable_pipelined_write(false);
         opts
     }

@@ -41,6 +41,8 @@ pub enum CmdError {
     Msg(Cow<'static, str>),
     #[error("ERR storage error: {0}")]
     Storage(#[from] StorageError),
+    #[error("ERR {0}")]
+    Log(#[from] crate::replication::LogError),
 }
 
 impl CmdError {

@@ -32,6 +32,7 @@ use crate::cmd::{self, flags, CmdError, CommandSpec, Ctx, ReplyFuture, Spread};
 use crate::config::Config;
 use crate::layout::Layout;
 use crate::net::client::{ClientRegistry, ClientState};
+use crate::replication::{corelog, CoreLog};
 use crate::slot::SlotId;
 use crate::statemachine::{self, durability::Durability, LogEntry, SlotWriter};
 use crate::storage::Store;
@@ -87,6 +88,8 @@ pub struct Shard {
     pub node: Arc<Node>,
     pub store: Store,
     pub durability: Rc<Durability>,
+    /// The Raft logs of this core's slots.
+    pub log: CoreLog,
     pub mesh: Mesh,
     pub settings: RefCell<Settings>,
     pub stats: Stats,
@@ -111,11 +114,16 @@ pub fn now_ms() -> u64 {
 }
 
 impl Shard {
-    /// Applies a log entry to this core's store; returns the reply and the durability sequence to wait for.
+    /// Proposes an entry to its slot's Raft group: applies it to this core's store, stages it in the
+    /// slot's log with the applied log id in the same RocksDB batch, and returns the reply and the log
+    /// batch the reply must wait for (0: the entry wrote nothing, so nothing is logged).
     pub fn propose(&self, entry: &LogEntry) -> Result<(Reply, u64), CmdError> {
         debug_assert_eq!(self.node.layout.core_of(entry.slot), self.core);
         let mut w = SlotWriter::new(&self.store, entry.slot, entry.db, entry.now_ms);
         let reply = statemachine::apply(entry, &mut w)?;
+        if w.is_empty() {
+            return Ok((reply, 0));
+        }
         let new_deadline = w.new_deadline;
         let events = self.has_key_listeners().then(|| {
             let (written, wiped) = w.written();
@@ -125,19 +133,17 @@ impl Shard {
                 wiped,
             }
         });
-        let wrote = w.commit()?;
+        // The log first: a log that refuses the entry leaves the state untouched.
+        let (index, seq) = self.log.append(entry)?;
+        w.set_applied(&corelog::applied_value(&corelog::solo_log_id(index)));
+        w.commit()?;
         if let Some(deadline) = new_deadline {
             self.expiry.note(entry.slot, entry.db, deadline);
         }
-        if let Some(events) = events.filter(|_| wrote) {
+        if let Some(events) = events {
             self.keys_written(events);
         }
-        let seq = if wrote {
-            self.stats.dirty.set(self.stats.dirty.get() + 1);
-            self.durability.record_write()
-        } else {
-            0
-        };
+        self.stats.dirty.set(self.stats.dirty.get() + 1);
         Ok((reply, seq))
     }
 
@@ -360,7 +366,6 @@ impl Shard {
         };
         let (reply, seq) = self.run_local(spec, None, db, now_ms, &args, leg);
         if seq != 0 {
-            self.durability.flush_now(self.store.db());
             self.durability.wait(seq).await;
         }
         reply

@@ -9,8 +9,11 @@
 //!
 //! Today the state machine applies a mutation as soon as it is proposed. The replication work puts a Raft
 //! log between [`propose`](crate::shard::Shard::propose) and [`apply`] without touching command code:
-//! the entry is already the thing that gets replicated.
+//! the entry is already the thing that gets replicated. What the log stores is a [`WireEntry`]: the entry
+//! tagged with its format version, encoded by [`codec`] (which says what may and may not change within a
+//! version).
 
+pub mod codec;
 pub mod durability;
 mod writer;
 
@@ -22,12 +25,70 @@ use crate::cmd::{
 };
 use crate::slot::SlotId;
 use resp::Reply;
+use serde::{Deserialize, Serialize};
 
-/// Format version of log entries; bumped when a mutation's meaning changes.
+/// The newest log entry format version: this build writes [`WireEntry::V1`]. It equals the number of
+/// [`WireEntry`] variants (version `n` is variant `n - 1` on the wire); bumped when a new variant is added.
 pub const ENTRY_VERSION: u8 = 1;
 
+/// What the Raft log carries: a [`LogEntry`] tagged with the format version it was written in.
+///
+/// Variants are append-only: never reordered, removed or changed, because the encoding names a variant by
+/// its position. A `V2` is added when a mutation's bytes or meaning must change; `V1` entries then keep
+/// decoding and applying exactly as before (see [`codec`]).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub enum WireEntry {
+    V1(LogEntry),
+}
+
+impl WireEntry {
+    /// The format version of this entry (1 for [`WireEntry::V1`]).
+    pub fn version(&self) -> u8 {
+        match self {
+            WireEntry::V1(_) => 1,
+        }
+    }
+
+    /// The entry to apply.
+    pub fn into_entry(self) -> LogEntry {
+        match self {
+            WireEntry::V1(entry) => entry,
+        }
+    }
+}
+
+/// A one-line summary for logs (openraft prints payloads with it): version, slot, database and the
+/// mutation's family, never keys or values.
+impl std::fmt::Display for WireEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let WireEntry::V1(e) = self;
+        let family = match e.mutation {
+            Mutation::String(_) => "string",
+            Mutation::Key(_) => "keyspace",
+            Mutation::Hash(_) => "hash",
+            Mutation::List(_) => "list",
+            Mutation::Set(_) => "set",
+            Mutation::ZSet(_) => "zset",
+        };
+        write!(
+            f,
+            "v{} slot {} db {} {family} write",
+            self.version(),
+            e.slot.0,
+            e.db
+        )
+    }
+}
+
+impl From<LogEntry> for WireEntry {
+    /// Wraps an entry in the newest format.
+    fn from(entry: LogEntry) -> WireEntry {
+        WireEntry::V1(entry)
+    }
+}
+
 /// A deterministic write to the keys of one slot in one database.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub enum Mutation {
     String(StringOp),
     Key(KeyOp),
@@ -38,7 +99,7 @@ pub enum Mutation {
 }
 
 /// A mutation with everything needed to apply it identically anywhere.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct LogEntry {
     pub slot: SlotId,
     pub db: u8,

@@ -343,6 +343,13 @@ impl<'a> SlotWriter<'a> {
         self.store
     }
 
+    /// Stores `log_id` (encoded) as the slot's last applied log id, in this entry's batch: the data and
+    /// the position in the log reach RocksDB together.
+    pub fn set_applied(&mut self, log_id: &[u8]) {
+        self.batch
+            .put(KeyCodec::slot_applied_key(self.slot), log_id);
+    }
+
     /// Whether the entry wrote anything.
     pub fn is_empty(&self) -> bool {
         self.batch.is_empty()

@@ -157,7 +157,7 @@ pub fn split_score_member(raw: &[u8]) -> Option<(f64, &[u8])> {
 
 /// A whole key: its record and, for a collection, every member as `(member, value)` of the `sub` family
 /// (the `score` family is derived from it). What RENAME and COPY move between slots and cores.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Value {
     pub record: Record,
     pub members: Vec<(Bytes, Bytes)>,

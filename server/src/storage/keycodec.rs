@@ -10,6 +10,7 @@
 //! | `default`     | slot (u16 BE) · db (u8) · user key                | [`Record`](super::record)|
 //! | `default`     | slot · `FE` · db · deadline ms (u64 BE) · key     | empty (expire index)     |
 //! | `default`     | slot · `FF` · db                                  | key counts of slot · db  |
+//! | `default`     | slot · `FF` · `FE`                                | last applied Raft log id |
 //! | `default`     | slot · `FF` · `FF`                                | next collection version  |
 //! | `default`     | `FF FF` · name                                    | node metadata            |
 //! | `sub`         | slot · db · keylen (u32 BE) · key · version · sub | member value             |
@@ -45,6 +46,8 @@ pub const EXPIRE_PREFIX_LEN: usize = 4;
 
 /// The "database" byte that marks a slot's key counts.
 pub const SLOT_META_DB: u8 = 0xFF;
+/// After [`SLOT_META_DB`]: the slot's last applied log id (databases are 0..=253, so `FE` is free).
+pub const SLOT_APPLIED: u8 = 0xFE;
 /// The "database" byte that marks a slot's expire index.
 pub const SLOT_EXPIRE_DB: u8 = 0xFE;
 /// Databases a node can have (0..MAX_DATABASES).
@@ -216,6 +219,13 @@ impl KeyCodec {
             version,
             member: &raw[key_end + 8..],
         })
+    }
+
+    /// Where a slot's last applied Raft log id is kept (inside the slot's range, so a snapshot of the
+    /// range carries it).
+    pub fn slot_applied_key(slot: SlotId) -> [u8; 4] {
+        let s = slot.0.to_be_bytes();
+        [s[0], s[1], SLOT_META_DB, SLOT_APPLIED]
     }
 
     /// Where a slot's next collection version is kept (inside the slot's range, after its counts).

@@ -1,10 +1,10 @@
 //! Storage: one RocksDB instance per core, seen through the [`Store`] of that core.
 //!
 //! Why an instance per core rather than column families in one instance: RocksDB serialises writers of one
-//! instance through a single write queue and WAL. With one shared instance a write on core 0 would wait in
-//! line behind core 1's WAL append and fsync — a lock across cores on the hottest path, which thread-per-core
-//! exists to remove. Separate instances give each core its own WAL, memtables, flushes, compactions and
-//! fsync cadence, and let an operator tune one core live without touching the others. Slots never move
+//! instance through a single write queue. With one shared instance a write on core 0 would wait in
+//! line behind core 1's — a lock across cores on the hottest path, which thread-per-core
+//! exists to remove. Separate instances give each core its own write queue, memtables, flushes, compactions
+//! and flush cadence, and let an operator tune one core live without touching the others. Slots never move
 //! between cores of one node (the slot-to-core map is fixed when the data folder is created and checked at
 //! every start), so nothing is lost by the split. See docs/architecture.md for the measurement.
 //!
@@ -17,6 +17,7 @@ pub mod collection;
 pub mod compaction;
 pub mod keycodec;
 pub mod record;
+pub mod snapshot;
 #[cfg(test)]
 mod tests;
 
@@ -43,6 +44,8 @@ pub enum StorageError {
     Corrupt(#[from] CorruptRecord),
     #[error("data folder {dir}: {reason}")]
     Layout { dir: String, reason: String },
+    #[error("slot snapshot: {0}")]
+    Snapshot(#[from] snapshot::SnapshotError),
 }
 
 /// Keys and keys-with-a-deadline of one `slot · db`, as DBSIZE and INFO keyspace report them. They count
@@ -116,7 +119,9 @@ impl Store {
         let db = Arc::new(DB::open_cf_descriptors(&db_opts, path, cfs)?);
         let _ = db_slot.set(Arc::downgrade(&db));
         let mut write_opts = WriteOptions::default();
-        write_opts.set_sync(false);
+        // Entries are durable in the core's Raft log; RocksDB's state on disk is whatever its atomic
+        // memtable flushes wrote, each a prefix of every slot's log (see replication/corelog.rs).
+        write_opts.disable_wal(true);
         Ok(Store {
             db,
             write_opts,
@@ -176,12 +181,7 @@ impl Store {
         self.cache.borrow_mut().clear();
     }
 
-    /// The RocksDB handle, for the commit tracker (WAL buffer writes).
-    pub(crate) fn db(&self) -> &DB {
-        &self.db
-    }
-
-    /// The raw handle, for background work that must leave the executor thread (WAL fsync).
+    /// The raw handle, for background work that must leave the executor thread (memtable flushes).
     pub fn shared_db(&self) -> Arc<DB> {
         self.db.clone()
     }
@@ -381,6 +381,24 @@ impl Store {
         Ok(out)
     }
 
+    /// The raw last applied log id of `slot` (see `replication::corelog`), if it ever applied one.
+    pub fn applied_raw(&self, slot: SlotId) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.db.get(KeyCodec::slot_applied_key(slot))?)
+    }
+
+    /// Flushes the memtables of every column family in one atomic flush and waits for it: afterwards
+    /// everything applied before the call is in SST files. Blocking; run it off the executor thread.
+    pub fn flush_memtables(db: &DB) -> Result<(), StorageError> {
+        let cfs: Vec<_> = std::iter::once(rocksdb::DEFAULT_COLUMN_FAMILY_NAME)
+            .chain(Family::ALL.iter().map(|f| f.cf_name()))
+            .filter_map(|name| db.cf_handle(name))
+            .collect();
+        let mut opts = rocksdb::FlushOptions::default();
+        opts.set_wait(true);
+        db.flush_cfs_opt(&cfs, &opts)?;
+        Ok(())
+    }
+
     /// A node metadata value.
     pub fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self.db.get(KeyCodec::meta_key(name))?)
@@ -407,14 +425,9 @@ impl Store {
         Ok(())
     }
 
-    /// Flushes memtables and the WAL, for a clean shutdown.
+    /// Flushes every memtable (atomically), for a clean shutdown.
     pub fn flush_all(&self) -> Result<(), StorageError> {
-        self.db.flush_wal(true)?;
-        self.db.flush()?;
-        for family in Family::ALL {
-            self.db.flush_cf(self.cf(family))?;
-        }
-        Ok(())
+        Store::flush_memtables(&self.db)
     }
 }
 

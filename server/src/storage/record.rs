@@ -19,7 +19,7 @@ use bytes::Bytes;
 pub const HEADER_LEN: usize = 17;
 
 /// The data type of a key, as TYPE names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[repr(u8)]
 pub enum ValueType {
     String = 1,
@@ -54,7 +54,7 @@ impl ValueType {
 }
 
 /// A decoded record. `payload` is its own `Bytes` so a GET reply can hand it to the socket without copying.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     pub vtype: ValueType,
     /// Absolute deadline in Unix ms; 0 means no expiry.

@@ -13,7 +13,7 @@ use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::Family;
 use crate::storage::record::ValueType;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HIncrByOp {
     pub key: Bytes,
     pub field: Bytes,

@@ -14,7 +14,7 @@ use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::Family;
 use crate::storage::record::ValueType;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HSetOp {
     pub key: Bytes,
     pub pairs: Vec<(Bytes, Bytes)>,

@@ -11,7 +11,7 @@ use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::Family;
 use crate::storage::record::ValueType;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HSetNxOp {
     pub key: Bytes,
     pub field: Bytes,

@@ -48,7 +48,7 @@ use crate::storage::collection::Family;
 use crate::storage::record::ValueType;
 
 /// Deterministic writes of this family.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum HashOp {
     Set(HSetOp),
     SetNx(HSetNxOp),

@@ -15,7 +15,7 @@ use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 
 /// The NX / XX / GT / LT options of the EXPIRE family.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExpireCond {
     /// Only if the key has no deadline.
     pub nx: bool,

@@ -36,7 +36,7 @@ use crate::statemachine::SlotWriter;
 use crate::storage::collection::Value;
 
 /// Deterministic writes of the keyspace family.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum KeyOp {
     /// DEL / UNLINK: reply is the number of keys that existed.
     Del { keys: Vec<Bytes> },

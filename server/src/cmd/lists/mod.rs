@@ -48,7 +48,7 @@ use crate::statemachine::SlotWriter;
 pub use pop::PopShape;
 
 /// Deterministic writes of this family.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ListOp {
     /// LPUSH/RPUSH (`left`), LPUSHX/RPUSHX (`only_existing`). Reply: the new length (0 when the X form found
     /// no list).

@@ -16,7 +16,7 @@ use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::ValueType;
 
 /// The form of a pop's reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PopShape {
     /// LPOP key: the element.
     Bulk,

@@ -1,4 +1,4 @@
-//! LASTSAVE — slotkv has no snapshots: every acknowledged write is already in a RocksDB WAL, so the data on
+//! LASTSAVE — slotkv has no snapshots: every acknowledged write is already in the Raft log, so the data on
 //! disk has been current since the node started. It answers with the start time (Unix seconds).
 
 use bytes::Bytes;

@@ -22,7 +22,7 @@ use crate::storage::record::ValueType;
 use crate::storage::{StorageError, Store};
 
 /// Which combination of sets a command asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Algebra {
     Inter,
     Union,

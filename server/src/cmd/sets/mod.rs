@@ -39,7 +39,7 @@ use super::{flags::*, CmdError, CommandSpec, KeySpec};
 use crate::statemachine::SlotWriter;
 
 /// Deterministic writes of this family.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum SetOp {
     /// SADD (and the add half of SMOVE between slots): reply the number of members added.
     Add { key: Bytes, members: Vec<Bytes> },

@@ -8,7 +8,7 @@ use crate::cmd::{CmdError, Ctx};
 use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDelOp {
     pub key: Bytes,
 }

@@ -17,7 +17,7 @@ use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::{Record, ValueType};
 
 /// What GETEX does to the key's time to live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum GetExAction {
     /// Remove it.
     Persist,
@@ -29,7 +29,7 @@ pub enum GetExAction {
     InvalidExpire,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetExOp {
     pub key: Bytes,
     pub action: GetExAction,

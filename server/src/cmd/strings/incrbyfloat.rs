@@ -12,7 +12,7 @@ use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::Record;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IncrByFloatOp {
     pub key: Bytes,
     /// The increment as sent: parsed inside `apply` (a pure function), so that an invalid increment is

@@ -53,7 +53,7 @@ use crate::storage::record::{Record, ValueType};
 use resp::Reply;
 
 /// Deterministic writes of the string family.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum StringOp {
     Set(SetOp),
     MSet(MSetOp),

@@ -11,7 +11,7 @@ use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::Record;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MSetOp {
     /// `(key, value)`, all in the op's slot, in argument order.
     pub pairs: Vec<(Bytes, Bytes)>,

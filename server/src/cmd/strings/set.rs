@@ -17,7 +17,7 @@ use crate::storage::record::{Record, ValueType};
 use super::{count_lookup, StringOp};
 
 /// Existence condition of a SET.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SetCond {
     Always,
     /// Only if the key does not exist.
@@ -27,7 +27,7 @@ pub enum SetCond {
 }
 
 /// What happens to the key's time to live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ExpireAction {
     /// No expiry afterwards.
     Clear,
@@ -37,7 +37,7 @@ pub enum ExpireAction {
     At(u64),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetOp {
     pub key: Bytes,
     pub value: Bytes,

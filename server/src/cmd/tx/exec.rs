@@ -183,7 +183,6 @@ impl Run {
                             }
                             let (replies, seq, db) = run_elsewhere(&s, db, now, queue);
                             if seq != 0 {
-                                s.durability.flush_now(s.store.db());
                                 s.durability.wait(seq).await;
                             }
                             Some((replies, db))

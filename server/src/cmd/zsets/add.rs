@@ -18,7 +18,7 @@ use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::ValueType;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AddOp {
     pub key: Bytes,
     pub nx: bool,

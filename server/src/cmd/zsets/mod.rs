@@ -56,7 +56,7 @@ use crate::storage::StorageError;
 use read::{RangeKind, RangeQuery};
 
 /// Deterministic writes of this family.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ZSetOp {
     /// ZADD, ZINCRBY.
     Add(AddOp),

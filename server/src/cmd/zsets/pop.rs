@@ -18,7 +18,7 @@ use crate::statemachine::{LogEntry, Mutation, SlotWriter};
 use crate::storage::record::ValueType;
 
 /// How a pop replies (Redis's `genericZpopCommand` flags).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PopShape {
     /// ZPOPMIN key: `[member, score]`, flat in every protocol.
     Single,
@@ -31,7 +31,7 @@ pub enum PopShape {
     KeyedFlat,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PopOp {
     pub key: Bytes,
     /// Pop the highest scores (ZPOPMAX) instead of the lowest.

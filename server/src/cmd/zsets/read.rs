@@ -29,7 +29,7 @@ use crate::storage::keycodec::encode_score;
 use crate::storage::{StorageError, Store};
 
 /// What a range selects.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum RangeKind {
     /// Ranks `start..=end`, negative from the end (ZRANGE, ZREMRANGEBYRANK).
     Rank {
@@ -42,7 +42,7 @@ pub enum RangeKind {
 
 /// A range query: kind, direction and (score and lex only) `LIMIT offset count` — a negative count means
 /// no limit, a negative offset selects nothing (as in Redis, whose walk runs off the end).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RangeQuery {
     pub kind: RangeKind,
     pub reverse: bool,

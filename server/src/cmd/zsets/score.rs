@@ -236,7 +236,7 @@ pub fn parse_score(arg: &[u8]) -> Result<f64, CmdError> {
 }
 
 /// A score interval of ZRANGEBYSCORE, ZCOUNT, ZREMRANGEBYSCORE.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScoreRange {
     pub min: f64,
     pub max: f64,
@@ -289,7 +289,7 @@ fn bound(arg: &[u8]) -> Option<(f64, bool)> {
 }
 
 /// One end of a lexicographic range.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LexBound {
     /// `-`: below every member.
     Min,
@@ -338,7 +338,7 @@ impl LexBound {
 }
 
 /// A member interval of ZRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LexRange {
     pub min: LexBound,
     pub max: LexBound,

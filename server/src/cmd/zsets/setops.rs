@@ -36,14 +36,14 @@ use crate::cmd::keys::remote;
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::statemachine::{LogEntry, Mutation, SlotWriter};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SetOpKind {
     Union,
     Inter,
     Diff,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Aggregate {
     Sum,
     Min,
@@ -51,7 +51,7 @@ pub enum Aggregate {
 }
 
 /// What to combine: inputs with their weights, and how.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Combine {
     pub kind: SetOpKind,
     pub keys: Vec<Bytes>,

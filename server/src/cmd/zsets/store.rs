@@ -14,7 +14,7 @@ use crate::storage::collection::CollectionMeta;
 use crate::storage::record::ValueType;
 
 /// Stores `members` (distinct) as the sorted set `key`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoreOp {
     pub key: Bytes,
     pub members: Vec<Scored>,

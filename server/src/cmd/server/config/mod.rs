@@ -118,8 +118,7 @@ fn rewrite(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CmdError> {
 
 fn reset_stats(shard: &Rc<Shard>) {
     shard.stats.reset_counters();
-    shard.durability.fsyncs.set(0);
-    shard.durability.synced_writes.set(0);
+    shard.durability.reset_stats();
 }
 
 fn resetstat_local(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CmdError> {

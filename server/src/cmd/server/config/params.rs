@@ -10,7 +10,7 @@
 //! What cannot change on a running node: port, bind, databases, cores and the RocksDB options RocksDB
 //! cannot change live ("can't set immutable config"); dir ("can't set protected config", as Redis by
 //! default). Values Redis would accept but slotkv cannot honour are refused with a reason: appendonly no
-//! (the WAL is always on), a non-empty save (there are no snapshots), a non-zero maxmemory or an evicting
+//! (the Raft log is always on), a non-empty save (there are no snapshots), a non-zero maxmemory or an evicting
 //! maxmemory-policy (data lives on disk and is never evicted).
 
 use std::rc::Rc;
@@ -241,9 +241,7 @@ pub fn parse(p: Param, value: &[u8], current: &Settings) -> Result<Change, Strin
         Param::Appendonly => match text.to_ascii_lowercase().as_str() {
             "yes" => Ok(Change::Nothing),
             "no" => Err(
-                "slotkv always logs writes to the RocksDB WAL; appendonly cannot be turned \
-                         off"
-                .into(),
+                "slotkv always logs writes to its Raft log; appendonly cannot be turned off".into(),
             ),
             _ => Err("argument must be 'yes' or 'no'".into()),
         },
@@ -258,9 +256,11 @@ pub fn parse(p: Param, value: &[u8], current: &Settings) -> Result<Change, Strin
             } else if parts.is_empty() {
                 Ok(Change::Nothing)
             } else {
-                Err("slotkv takes no snapshots (every write is in the RocksDB WAL); only save \"\" \
+                Err(
+                    "slotkv takes no snapshots (every write is in the Raft log); only save \"\" \
                      is accepted"
-                    .into())
+                        .into(),
+                )
             }
         }
         Param::Maxmemory => match memory(value)? {
@@ -379,7 +379,6 @@ impl Change {
             Change::Fsync(p) => {
                 s.fsync = *p;
                 shard.durability.set_policy(*p);
-                shard.durability.nudge();
             }
             Change::ProtoMaxBulkLen(v) => s.proto_max_bulk_len = *v,
             Change::SlowlogLogSlowerThan(v) => s.slowlog_log_slower_than = *v,

@@ -200,6 +200,8 @@ pub fn render(sel: Selection, node: &Node, snaps: &[CoreSnapshot]) -> Result<Str
         );
         field!(out, "aof_fsync_policy", "{policy}");
         field!(out, "wal_fsyncs", "{fsyncs}");
+        field!(out, "raft_log_bytes", "{}", sum(|s| s.raft_log_bytes));
+        field!(out, "raft_log_segments", "{}", sum(|s| s.raft_log_segments));
         field!(
             out,
             "wal_fsync_avg_batch",

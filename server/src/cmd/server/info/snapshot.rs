@@ -34,9 +34,12 @@ pub struct CoreSnapshot {
     pub fsyncs: u64,
     pub fsync_avg_batch: f64,
     pub fsync_error: Option<String>,
-    /// WAL buffer writes and the writes they carried.
+    /// Raft log batch writes (group commits) and the entries they carried.
     pub wal_writes: u64,
     pub wal_written: u64,
+    /// Disk use of the core's Raft log: bytes of its segment files, and how many there are.
+    pub raft_log_bytes: u64,
+    pub raft_log_segments: u64,
     /// Value cache: hits, misses, bytes charged.
     pub cache_hits: u64,
     pub cache_misses: u64,
@@ -70,6 +73,7 @@ impl CoreSnapshot {
             Ok(Vec::new())
         };
         let settings = shard.settings.borrow();
+        let log = shard.durability.stats();
         CoreSnapshot {
             core: shard.core,
             hz: settings.hz,
@@ -91,10 +95,16 @@ impl CoreSnapshot {
             clients,
             max_query_buffer: max_q,
             max_output_pending: max_o,
-            fsyncs: shard.durability.fsyncs.get(),
-            fsync_avg_batch: shard.durability.average_batch(),
-            wal_writes: shard.durability.flushes.get(),
-            wal_written: shard.durability.flushed_writes.get(),
+            fsyncs: log.fsyncs,
+            fsync_avg_batch: if log.fsyncs == 0 {
+                0.0
+            } else {
+                log.entries as f64 / log.fsyncs as f64
+            },
+            wal_writes: log.batches,
+            wal_written: log.entries,
+            raft_log_bytes: shard.log.engine().disk_bytes(),
+            raft_log_segments: shard.log.engine().segments().len() as u64,
             cache_hits: shard.store.value_cache().hits(),
             cache_misses: shard.store.value_cache().misses(),
             cache_bytes: shard.store.value_cache().bytes(),

@@ -1,0 +1,150 @@
+//! The engine's tunables ([`EngineOptions`]) and counters ([`EngineStats`]).
+//!
+//! Two options decide what "durable" costs and promises, and they come as a pair:
+//!
+//! - `sync_each_batch` (default true): every group-commit batch gets its own `fdatasync` before
+//!   its tickets resolve, so an acknowledged record survives a power loss. Turned off, a batch is
+//!   acknowledged once its O_DIRECT write completes: the data is in the device (survives a crash
+//!   or `kill -9` of the process) but maybe only in its volatile cache until the next
+//!   [`crate::Engine::fsync`]. That is what a server's `fsync everysec` / `fsync no` means.
+//! - `tolerate_unsynced_tail` (default false): how recovery treats a damaged batch that valid
+//!   data follows. Without an fsync per batch, a power loss can keep a later write and lose an
+//!   earlier one, so such a hole is an expected outcome, not proof of corruption; with this set,
+//!   recovery cuts the log at the hole instead of refusing to open (see the crate docs,
+//!   "Recovery").
+//!
+//! The counters distinguish **batches** (O_DIRECT writes, one per group commit) from **fsyncs**
+//! (real `fdatasync` calls that made written batches stable). With `sync_each_batch` they are
+//! equal; without it, fsyncs come only from [`crate::Engine::fsync`], segment rotation, segment
+//! deletion and close.
+
+use glommio::TaskQueueHandle;
+
+use crate::error::EngineError;
+use crate::format::SEGMENT_HEADER_LEN;
+
+/// Tunables of an engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// A new segment is started once the current one reaches this size (bytes). Smaller segments
+    /// are reclaimed sooner after a purge; larger ones mean fewer files and fewer rotations (each
+    /// costs two extra fsyncs, three without `sync_each_batch`). Default 64 MiB.
+    pub segment_size: u64,
+    /// Budget for payloads kept in memory for reads (bytes), shared by all groups. Default 64 MiB.
+    pub cache_bytes: usize,
+    /// Pre-allocate each segment to `segment_size` when it is created. Default true.
+    pub preallocate: bool,
+    /// Cache misses of one read that lie within this many bytes of each other in a segment are
+    /// read with one I/O. Default 256 KiB.
+    pub read_coalesce_bytes: usize,
+    /// Task queue for the flusher task (default: the queue of the task that opens the engine).
+    pub task_queue: Option<TaskQueueHandle>,
+    /// `fdatasync` every batch before its tickets resolve (default true). When false, a batch is
+    /// "durable" (tickets resolve, callbacks run) once its write completes: it survives a process
+    /// crash but not necessarily a power loss, until [`crate::Engine::fsync`] (or a segment
+    /// rotation, a segment deletion, or close) makes it stable. Logs written this way should be
+    /// opened with `tolerate_unsynced_tail`.
+    pub sync_each_batch: bool,
+    /// On open, cut the log at the first damaged batch wherever it is (dropping every later batch
+    /// and segment) instead of reporting [`EngineError::Corrupt`] when valid batches follow it.
+    /// Default false (strict). Meant for logs written with `sync_each_batch = false`, where losing
+    /// the unsynced tail is the accepted cost; see the crate docs, "Recovery".
+    pub tolerate_unsynced_tail: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            segment_size: 64 << 20,
+            cache_bytes: 64 << 20,
+            preallocate: true,
+            read_coalesce_bytes: 256 << 10,
+            task_queue: None,
+            sync_each_batch: true,
+            tolerate_unsynced_tail: false,
+        }
+    }
+}
+
+impl EngineOptions {
+    /// Rejects impossible combinations.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        if self.segment_size < 2 * SEGMENT_HEADER_LEN || self.segment_size > (1 << 40) {
+            return Err(EngineError::InvalidOption(format!(
+                "segment_size {} is outside [{}, 2^40]",
+                self.segment_size,
+                2 * SEGMENT_HEADER_LEN
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Counters since the engine was opened.
+///
+/// `records / batches` is the average group-commit batch (what one write carried);
+/// `records / fsyncs` is what one `fdatasync` made stable on average. They are the same number
+/// with `sync_each_batch`; without it the second one shows how much an explicit fsync covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// `fdatasync` calls that made written batches stable: one per batch with `sync_each_batch`;
+    /// otherwise one per [`crate::Engine::fsync`] that found unsynced data, plus one before each
+    /// segment rotation, segment deletion and close that had unsynced data before it. (The syncs
+    /// of a new segment's header and of the directory are not counted.)
+    pub fsyncs: u64,
+    /// Batches written: one O_DIRECT write each (group commits).
+    pub batches: u64,
+    /// Records written (entries and markers).
+    pub records: u64,
+    /// Entry records written.
+    pub entries: u64,
+    /// `append` calls whose entries were written.
+    pub appends: u64,
+    /// Record bytes written.
+    pub bytes: u64,
+    /// Bytes handed to `write` (records, batch headers, the rewritten partial block, padding).
+    pub bytes_written: u64,
+    /// Segments created.
+    pub segments_created: u64,
+    /// Segments deleted after a purge.
+    pub segments_deleted: u64,
+    /// Entries read from the in-memory cache.
+    pub cache_hits: u64,
+    /// Entries read from disk.
+    pub disk_entries: u64,
+    /// Read I/Os issued.
+    pub disk_reads: u64,
+}
+
+fn ratio(n: u64, d: u64) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        n as f64 / d as f64
+    }
+}
+
+impl EngineStats {
+    /// Average records made stable per `fdatasync` (0 if none yet). With `sync_each_batch` this
+    /// is the group-commit batch size; without it, records written per explicit or implicit
+    /// fsync (records written since the last fsync are counted but not yet covered).
+    pub fn records_per_fsync(&self) -> f64 {
+        ratio(self.records, self.fsyncs)
+    }
+
+    /// Average `append` calls per `fdatasync` (0 if none yet); see [`Self::records_per_fsync`].
+    pub fn appends_per_fsync(&self) -> f64 {
+        ratio(self.appends, self.fsyncs)
+    }
+
+    /// Average records per batch write (0 if none yet): the group-commit batch size, whatever
+    /// the sync mode.
+    pub fn records_per_batch(&self) -> f64 {
+        ratio(self.records, self.batches)
+    }
+
+    /// Average `append` calls per batch write (0 if none yet).
+    pub fn appends_per_batch(&self) -> f64 {
+        ratio(self.appends, self.batches)
+    }
+}
