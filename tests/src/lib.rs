@@ -74,10 +74,16 @@ impl Server {
     }
 
     pub fn with(opts: ServerOptions) -> Server {
+        Server::with_prepared(opts, |_| {})
+    }
+
+    /// Starts a server on a fresh data folder that `prepare` fills first (with a copied Raft log, say).
+    pub fn with_prepared(opts: ServerOptions, prepare: impl FnOnce(&Path)) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("slotkv-test-")
             .tempdir()
             .expect("temp dir");
+        prepare(dir.path());
         let mut s = Server {
             child: None,
             port: 0,
@@ -165,6 +171,30 @@ impl Server {
     /// Everything the server wrote to stderr so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// What the server wrote to stderr after the first `offset` bytes: take `log().len()` before a
+    /// `restart` to read what that start alone printed.
+    pub fn log_since(&self, offset: usize) -> String {
+        self.log.lock().unwrap()[offset..].to_string()
+    }
+
+    /// Waits until what the server wrote after `offset` satisfies `done`, at most `timeout`, and returns
+    /// it. Cores finish starting one by one (a core's lines may follow the first answered PING).
+    pub fn wait_log(
+        &self,
+        offset: usize,
+        timeout: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.log_since(offset);
+            if done(&log) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// A `redis` crate connection.
@@ -331,6 +361,17 @@ impl Raw {
         String::from_utf8_lossy(&self.cmd(args)).into_owned()
     }
 
+    /// Sends every command in one write, then reads one reply per command.
+    pub fn pipeline<A: AsRef<[u8]>>(&mut self, cmds: &[Vec<A>]) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        for c in cmds {
+            let args: Vec<&[u8]> = c.iter().map(AsRef::as_ref).collect();
+            out.extend_from_slice(&encode_cmd(&args));
+        }
+        self.send(&out);
+        cmds.iter().map(|_| self.read_reply()).collect()
+    }
+
     /// Reads exactly one reply; panics on timeout or a closed connection.
     pub fn read_reply(&mut self) -> Bytes {
         self.try_read_reply()
@@ -395,6 +436,17 @@ impl Raw {
             }
         }
     }
+}
+
+/// A TOML file for `--config`, deleted when the returned path is dropped (keep it for restarts).
+pub fn config_file(text: &str) -> tempfile::TempPath {
+    let mut f = tempfile::Builder::new()
+        .prefix("slotkv-test-")
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp config file");
+    f.write_all(text.as_bytes()).expect("write config file");
+    f.into_temp_path()
 }
 
 /// Encodes a command as a RESP array of bulk strings.
