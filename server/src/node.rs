@@ -74,6 +74,7 @@ pub fn run(config: Config) -> Result<(), NodeError> {
         shutdown: AtomicBool::new(false),
         connected_clients: AtomicUsize::new(0),
         drained_cores: AtomicUsize::new(0),
+        ready_cores: AtomicUsize::new(0),
         next_client_id: AtomicU64::new(1),
         config,
     });
@@ -105,12 +106,6 @@ pub fn run(config: Config) -> Result<(), NodeError> {
             })?;
         handles.push(handle);
     }
-    log::info!(
-        "slotkv {} ready to accept connections tcp on {}:{port} with {cores} core(s), data in {}",
-        env!("CARGO_PKG_VERSION"),
-        node.config.bind,
-        node.config.dir.display()
-    );
     let mut first_error = None;
     for (core, h) in handles.into_iter().enumerate() {
         let r = h.join().map_err(|e| NodeError::Core {
@@ -190,6 +185,16 @@ async fn core_main(
     let listener = crate::net::listener::bind_shared(addr)
         .map_err(|source| NodeError::Bind { addr, source })?;
     let acceptor = glommio::spawn_local(crate::net::listener::accept_loop(shard.clone(), listener));
+    if node.ready_cores.fetch_add(1, Ordering::AcqRel) + 1 == node.cores {
+        log::info!(
+            "slotkv {} ready to accept connections tcp on {}:{} with {} core(s), data in {}",
+            env!("CARGO_PKG_VERSION"),
+            node.config.bind,
+            node.port,
+            node.cores,
+            node.config.dir.display()
+        );
+    }
 
     // Housekeeping, `hz` times a second: active expiry, and the shutdown flag.
     while !node.shutting_down() {

@@ -146,7 +146,7 @@ impl Server {
         };
         self.child = Some(child);
         self.port = port;
-        // Listening is announced before every core has bound; wait until a connection answers.
+        // The line comes once every core replayed its log and listens; check that a connection answers.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {

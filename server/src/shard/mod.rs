@@ -56,6 +56,8 @@ pub struct Node {
     pub connected_clients: AtomicUsize,
     /// Cores that finished serving their connections at shutdown; none closes its mesh before all have.
     pub drained_cores: AtomicUsize,
+    /// Cores that replayed their logs and listen; the last one announces the node ready.
+    pub ready_cores: AtomicUsize,
     pub next_client_id: AtomicU64,
 }
 
