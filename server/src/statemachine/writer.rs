@@ -346,8 +346,11 @@ impl<'a> SlotWriter<'a> {
     /// Stores `log_id` (encoded) as the slot's last applied log id, in this entry's batch: the data and
     /// the position in the log reach RocksDB together.
     pub fn set_applied(&mut self, log_id: &[u8]) {
-        self.batch
-            .put(KeyCodec::slot_applied_key(self.slot), log_id);
+        self.batch.put_cf(
+            self.store.raft_cf(),
+            KeyCodec::slot_applied_key(self.slot),
+            log_id,
+        );
     }
 
     /// Whether the entry wrote anything.

@@ -10,10 +10,10 @@
 //! | `default`     | slot (u16 BE) · db (u8) · user key                | [`Record`](super::record)|
 //! | `default`     | slot · `FE` · db · deadline ms (u64 BE) · key     | empty (expire index)     |
 //! | `default`     | slot · `FF` · db                                  | key counts of slot · db  |
-//! | `default`     | slot · `FF` · `FE`                                | last applied Raft log id |
 //! | `default`     | slot · `FF` · `FF`                                | next collection version  |
 //! | `default`     | `FF FF` · name                                    | node metadata            |
 //! | `sub`         | slot · db · keylen (u32 BE) · key · version · sub | member value             |
+//! | `raft`        | slot · `FF` · `FE`                                | last applied Raft log id |
 //! | `score`       | slot · db · keylen · key · version · score · member | empty                  |
 //!
 //! Collections (hash, list, set, sorted set) keep a metadata record under their data key (type, deadline,
@@ -221,8 +221,8 @@ impl KeyCodec {
         })
     }
 
-    /// Where a slot's last applied Raft log id is kept (inside the slot's range, so a snapshot of the
-    /// range carries it).
+    /// Where a slot's last applied Raft log id is kept, in the `raft` family (a slot-range key, so a
+    /// snapshot of the slot can carry it).
     pub fn slot_applied_key(slot: SlotId) -> [u8; 4] {
         let s = slot.0.to_be_bytes();
         [s[0], s[1], SLOT_META_DB, SLOT_APPLIED]

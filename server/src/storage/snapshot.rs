@@ -102,20 +102,23 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
     }
 }
 
-/// The three column families a slot lives in, in import order (records before members).
+/// The column families a slot lives in, in import order (records before members, the applied log id
+/// last).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SnapshotFamily {
     Default,
     Sub,
     Score,
+    Raft,
 }
 
 impl SnapshotFamily {
-    pub const ALL: [SnapshotFamily; 3] = [
+    pub const ALL: [SnapshotFamily; 4] = [
         SnapshotFamily::Default,
         SnapshotFamily::Sub,
         SnapshotFamily::Score,
+        SnapshotFamily::Raft,
     ];
 
     /// The family's file inside a snapshot directory (fixed, so a manifest cannot point elsewhere).
@@ -124,6 +127,7 @@ impl SnapshotFamily {
             SnapshotFamily::Default => "default.sst",
             SnapshotFamily::Sub => "sub.sst",
             SnapshotFamily::Score => "score.sst",
+            SnapshotFamily::Raft => "raft.sst",
         }
     }
 
@@ -132,6 +136,7 @@ impl SnapshotFamily {
             SnapshotFamily::Default => "default.sst.ingest",
             SnapshotFamily::Sub => "sub.sst.ingest",
             SnapshotFamily::Score => "score.sst.ingest",
+            SnapshotFamily::Raft => "raft.sst.ingest",
         }
     }
 }
@@ -274,7 +279,9 @@ fn sst_options(family: SnapshotFamily) -> rocksdb::Options {
     let cache = rocksdb::Cache::new_lru_cache(1 << 20);
     match family {
         SnapshotFamily::Default => cfg.data_cf_options(1, &cache),
-        SnapshotFamily::Sub | SnapshotFamily::Score => cfg.member_cf_options(1, &cache),
+        SnapshotFamily::Sub | SnapshotFamily::Score | SnapshotFamily::Raft => {
+            cfg.member_cf_options(1, &cache)
+        }
     }
 }
 
@@ -291,6 +298,7 @@ impl Store {
                 .expect("the default column family always exists"),
             SnapshotFamily::Sub => self.cf(Family::Sub),
             SnapshotFamily::Score => self.cf(Family::Score),
+            SnapshotFamily::Raft => self.raft_cf(),
         }
     }
 
@@ -560,6 +568,10 @@ mod tests {
         put_collection(store, slot, "h", ValueType::Hash, 1000, tag);
         put_collection(store, slot, "set", ValueType::Set, 1500, tag);
         put_collection(store, slot, "z", ValueType::ZSet, 3000, tag);
+        // The slot's applied log id (in its own family) travels with the slot.
+        let mut w = SlotWriter::new(store, slot, 0, 1);
+        w.set_applied(format!("applied-{tag}").as_bytes());
+        w.commit().unwrap();
     }
 
     type Rows = Vec<(Box<[u8]>, Box<[u8]>)>;
@@ -607,7 +619,7 @@ mod tests {
         let snap_dir = tempfile::tempdir().unwrap();
         let snap = a.export_slot(X, snap_dir.path()).unwrap();
         let a_rows = raw(&a, X);
-        assert_eq!(snap.files.len(), 3);
+        assert_eq!(snap.files.len(), 4);
         for (family, rows) in SnapshotFamily::ALL.iter().zip(&a_rows) {
             assert_eq!(snap.file(*family).unwrap().keys, rows.len() as u64);
         }
