@@ -5,6 +5,9 @@
 //! an operator can look at it), misuse of the API (non-contiguous appends, truncating purged
 //! entries), and the engine's own lifecycle (failed after an I/O error, closed).
 //!
+//! [`ReadManyError`] wraps the caller's own error type for reads that hand entries to a callback,
+//! so a callback failure comes back unchanged instead of being squeezed into an engine error.
+//!
 //! Errors are `Send + Sync` and carry no `Rc`: openraft wraps them in `std::io::Error`, which
 //! requires that. A failure shared by many waiters is therefore carried as its message.
 
@@ -110,6 +113,19 @@ pub enum EngineError {
     /// The engine was closed.
     #[error("raftlog: the engine is closed")]
     Closed,
+}
+
+/// Why [`crate::Engine::read_in_log_order`] stopped: the engine failed to read (I/O, or a
+/// damaged or misplaced record), or the caller's callback returned an error. Either way no entry
+/// after the failing one was delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadManyError<E> {
+    /// Reading or verifying the log failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The callback returned this error.
+    #[error("raftlog: the reader's callback failed: {0}")]
+    Callback(E),
 }
 
 impl EngineError {

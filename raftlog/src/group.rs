@@ -11,6 +11,7 @@
 //! cache exactly and needs no per-slot flag.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 
 use bytes::Bytes;
 
@@ -57,6 +58,17 @@ impl Freed {
         self.entries += 1;
         self.bytes += c.payload.len();
     }
+}
+
+/// A copy of part of a group's index, taken when a read starts (see [`GroupLog::snapshot`]).
+#[derive(Debug)]
+pub(crate) struct RangeSnapshot {
+    /// Index of `slots[0]`.
+    pub first: u64,
+    pub slots: Vec<Slot>,
+    /// Payloads of the last `cached.len()` slots (the cache is a suffix, so a range's cached part
+    /// is a suffix of the range).
+    pub cached: Vec<Bytes>,
 }
 
 /// Which of a group's durable markers a value is (see [`crate::Engine::save_marker`]).
@@ -211,6 +223,43 @@ impl GroupLog {
         Some((slot, cached))
     }
 
+    /// Copies what a read of `range` needs (clipped to the entries present): the slots, and the
+    /// payloads of those that are cached. Stops after the entry that brings the payload bytes
+    /// (cached payload length, or record length for a miss) to `max_bytes`, so at least one
+    /// entry is taken when the clipped range is not empty.
+    pub fn snapshot(&self, range: Range<u64>, max_bytes: usize) -> Option<RangeSnapshot> {
+        let (first, last) = self.range()?;
+        let start = range.start.max(first);
+        let end = range.end.min(last.saturating_add(1));
+        if start >= end {
+            return None;
+        }
+        let from = (start - first) as usize;
+        let uncached = self.slots.len() - self.cache.len();
+        let mut slots = Vec::new();
+        let mut cached = Vec::new();
+        let mut bytes = 0usize;
+        for (pos, slot) in self.slots.range(from..(end - first) as usize).enumerate() {
+            if !slots.is_empty() && bytes >= max_bytes {
+                break;
+            }
+            match (from + pos).checked_sub(uncached) {
+                Some(c) => {
+                    let payload = &self.cache[c].payload;
+                    bytes = bytes.saturating_add(payload.len());
+                    cached.push(payload.clone());
+                }
+                None => bytes = bytes.saturating_add(slot.len as usize),
+            }
+            slots.push(*slot);
+        }
+        Some(RangeSnapshot {
+            first: start,
+            slots,
+            cached,
+        })
+    }
+
     /// Evicts the oldest cached payload if it is the one for `index` written in `batch`.
     /// Returns the bytes freed, or `None` if that payload is no longer cached (purged, truncated,
     /// or replaced by a later entry at the same index).
@@ -333,5 +382,31 @@ mod tests {
             }
         );
         assert_eq!(g.cached_len(), 0);
+    }
+
+    #[test]
+    fn snapshot_clips_and_keeps_the_cached_suffix() {
+        let mut g = GroupLog::default();
+        assert!(g.snapshot(0..10, usize::MAX).is_none());
+        for i in 3..6 {
+            g.push(i, slot(i), None);
+        }
+        for i in 6..9 {
+            g.push(i, slot(i), cached(10, i));
+        }
+        let s = g.snapshot(0..100, usize::MAX).unwrap();
+        assert_eq!(s.first, 3);
+        assert_eq!(s.slots, (3..9).map(slot).collect::<Vec<_>>());
+        assert_eq!(s.cached.len(), 3);
+        let s = g.snapshot(4..7, usize::MAX).unwrap();
+        assert_eq!((s.first, s.slots.len(), s.cached.len()), (4, 3, 1));
+        assert!(g.snapshot(9..20, usize::MAX).is_none());
+        assert!(g.snapshot(5..5, usize::MAX).is_none());
+        // Misses count their record length (40), hits their payload (10); the entry that reaches
+        // the limit is the last one taken, and one entry is always taken.
+        assert_eq!(g.snapshot(3..9, 80).unwrap().slots.len(), 2);
+        assert_eq!(g.snapshot(3..9, 0).unwrap().slots.len(), 1);
+        let s = g.snapshot(5..9, 60).unwrap();
+        assert_eq!((s.slots.len(), s.cached.len()), (3, 2));
     }
 }

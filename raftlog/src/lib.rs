@@ -28,7 +28,7 @@
 //! | `group` | one group's index (log index -> disk location), markers, cached payload suffix |
 //! | `cache` | the memory budget for cached payloads, shared by all groups |
 //! | `flush` | the flusher task: one write (+ one fdatasync) per batch; explicit fsyncs; tickets |
-//! | `read` | reads: cache first, coalesced verified disk reads for misses |
+//! | `read` | reads of one group, or of many in log order: cache first, coalesced verified disk reads for misses |
 //! | `recovery` | replaying segments on open; torn tails vs corruption |
 //! | `segment` | segment files: names, creation, deletion, directory lock |
 //! | `store` | the openraft adapter |
@@ -173,7 +173,7 @@ mod state;
 mod store;
 
 pub use engine::{Engine, Entry, GroupId, GroupState};
-pub use error::EngineError;
+pub use error::{EngineError, ReadManyError};
 pub use flush::Durable;
 pub use group::{MarkerKind, Purged};
 pub use options::{EngineOptions, EngineStats};

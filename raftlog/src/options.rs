@@ -35,8 +35,14 @@ pub struct EngineOptions {
     /// Pre-allocate each segment to `segment_size` when it is created. Default true.
     pub preallocate: bool,
     /// Cache misses of one read that lie within this many bytes of each other in a segment are
-    /// read with one I/O. Default 256 KiB.
+    /// read with one I/O. For [`crate::Engine::read_in_log_order`], the largest gap between two
+    /// misses bridged by one I/O. Default 256 KiB.
     pub read_coalesce_bytes: usize,
+    /// Largest I/O of [`crate::Engine::read_in_log_order`] (bytes; a larger record gets an I/O of
+    /// its own). Misses in one segment are merged into one read up to this size when the gap
+    /// between them is at most `read_coalesce_bytes`. Two such reads may be in flight at once.
+    /// Default 4 MiB.
+    pub scan_read_bytes: usize,
     /// Task queue for the flusher task (default: the queue of the task that opens the engine).
     pub task_queue: Option<TaskQueueHandle>,
     /// `fdatasync` every batch before its tickets resolve (default true). When false, a batch is
@@ -59,6 +65,7 @@ impl Default for EngineOptions {
             cache_bytes: 64 << 20,
             preallocate: true,
             read_coalesce_bytes: 256 << 10,
+            scan_read_bytes: 4 << 20,
             task_queue: None,
             sync_each_batch: true,
             tolerate_unsynced_tail: false,
@@ -114,6 +121,8 @@ pub struct EngineStats {
     pub disk_entries: u64,
     /// Read I/Os issued.
     pub disk_reads: u64,
+    /// Bytes those read I/Os asked for (before rounding to the device's alignment).
+    pub disk_bytes_read: u64,
 }
 
 fn ratio(n: u64, d: u64) -> f64 {

@@ -199,22 +199,27 @@ fn rotation_and_deletion_sync_the_unsynced_tail() {
         assert_eq!(e.disk_bytes(), disk_sum(&path));
         // Purging everything makes the old segments deletable; the purge records must be
         // stable before the files go.
+        let mut purged_in = 0;
         for g in 0..GROUPS {
             let last = e.group_state(g).last.unwrap();
-            e.purge(g, last.0, last.1, bytes::Bytes::from_static(b"snap"))
-                .unwrap()
-                .await
+            let ticket = e
+                .purge(g, last.0, last.1, bytes::Bytes::from_static(b"snap"))
                 .unwrap();
+            purged_in = ticket.batch();
+            ticket.await.unwrap();
         }
+        // Everything is purged: every sealed segment goes (deletions run one after another).
         let mut tries = 0;
-        while e.stats().segments_deleted == 0 {
+        while e.segments().len() > 1 || e.stats().segments_deleted == 0 {
             tries += 1;
             assert!(tries < 500, "segments were not deleted: {:?}", e.stats());
             glommio::timer::sleep(Duration::from_millis(2)).await;
         }
         let after = e.stats();
         assert!(after.fsyncs > s.fsyncs, "deleted without a sync: {after:?}");
-        assert_eq!(e.synced_batch(), e.durable_batch());
+        // The purge records are on stable storage (later batches, e.g. re-logged markers, may
+        // still be in flight: comparing with `durable_batch` here would race with them).
+        assert!(e.synced_batch() >= purged_in, "{after:?}");
         assert_eq!(e.segments().len(), common::segment_files(&path).len());
         assert_eq!(e.disk_bytes(), disk_sum(&path));
         let snap = common::snapshot(&e).await;

@@ -30,7 +30,7 @@ use bytes::Bytes;
 use openraft::type_config::alias::{LeaderIdOf, LogIdOf};
 use openraft::vote::RaftLeaderIdExt;
 use openraft::EntryPayload;
-use raftlog::{Engine, EngineError, EngineOptions, Entry};
+use raftlog::{Engine, EngineError, EngineOptions, Entry, ReadManyError};
 use serde::Serialize;
 
 use super::{SlotRaft, SOLO_NODE_ID, SOLO_TERM};
@@ -179,6 +179,32 @@ pub fn applied(store: &Store, slot: SlotId) -> Result<Option<LogId>, LogError> {
     }
 }
 
+/// Re-applies one logged entry of `slot` (its reply has no one to go to).
+fn apply_logged(store: &Store, slot: u16, e: &Entry) -> Result<(), LogError> {
+    let sid = SlotId(slot);
+    let raft = decode_entry(slot, e)?;
+    let applied = applied_value(&raft.log_id);
+    let mut w = match &raft.payload {
+        EntryPayload::Normal(WireEntry::V1(entry)) => {
+            if entry.slot != sid {
+                return Err(LogError::WrongSlot {
+                    slot,
+                    index: e.index,
+                    named: entry.slot.0,
+                });
+            }
+            let mut w = SlotWriter::new(store, sid, entry.db, entry.now_ms);
+            // An entry that fails leaves nothing written, as when it was first applied.
+            let _ = statemachine::apply(entry, &mut w);
+            w
+        }
+        EntryPayload::Blank | EntryPayload::Membership(_) => SlotWriter::new(store, sid, 0, 0),
+    };
+    w.set_applied(&applied);
+    w.commit()?;
+    Ok(())
+}
+
 impl CoreLog {
     /// Opens (creating if needed) the log of the core owning `slots`.
     pub async fn open(
@@ -252,6 +278,9 @@ impl CoreLog {
     /// the core serves anything.
     pub async fn replay(&self, store: &Store) -> Result<ReplayReport, LogError> {
         let mut report = ReplayReport::default();
+        // Per slot: the next index expected (gaps are errors, never skipped).
+        let mut expect = vec![0u64; self.last.len()];
+        let mut wanted = Vec::new();
         for slot in self.slots.clone() {
             let sid = SlotId(slot);
             let i = self.at(sid);
@@ -264,59 +293,41 @@ impl CoreLog {
                 drop(self.engine.purge(slot as u32, applied, SOLO_TERM, marker)?);
                 self.last[i].set(applied);
                 self.purged[i].set(applied);
-                continue;
+            } else if applied < last {
+                report.slots += 1;
+                expect[i] = applied + 1;
+                wanted.push((slot as u32, applied + 1..last + 1));
             }
-            if applied == last {
-                continue;
-            }
-            report.slots += 1;
-            let mut next = applied + 1;
-            while next <= last {
-                let batch = self
-                    .engine
-                    .read_limited(slot as u32, next..last + 1, 4 << 20)
-                    .await?;
-                if batch.is_empty() {
+        }
+        // One sequential pass over the log, in the order the entries were written.
+        self.engine
+            .read_in_log_order(&wanted, |group, e| {
+                let slot = group as u16;
+                let i = self.at(SlotId(slot));
+                if e.index != expect[i] {
                     return Err(LogError::Gap {
                         slot,
-                        expected: next,
-                        found: last + 1,
+                        expected: expect[i],
+                        found: e.index,
                     });
                 }
-                for e in &batch {
-                    if e.index != next {
-                        return Err(LogError::Gap {
-                            slot,
-                            expected: next,
-                            found: e.index,
-                        });
-                    }
-                    let raft = decode_entry(slot, e)?;
-                    let log_id = raft.log_id;
-                    match &raft.payload {
-                        EntryPayload::Normal(WireEntry::V1(entry)) => {
-                            if entry.slot != sid {
-                                return Err(LogError::WrongSlot {
-                                    slot,
-                                    index: e.index,
-                                    named: entry.slot.0,
-                                });
-                            }
-                            let mut w = SlotWriter::new(store, sid, entry.db, entry.now_ms);
-                            // A reply is all an entry that fails produces; replay has no one to send it to.
-                            let _ = statemachine::apply(entry, &mut w);
-                            w.set_applied(&applied_value(&log_id));
-                            w.commit()?;
-                        }
-                        EntryPayload::Blank | EntryPayload::Membership(_) => {
-                            let mut w = SlotWriter::new(store, sid, 0, 0);
-                            w.set_applied(&applied_value(&log_id));
-                            w.commit()?;
-                        }
-                    }
-                    report.entries += 1;
-                    next += 1;
-                }
+                expect[i] += 1;
+                report.entries += 1;
+                apply_logged(store, slot, &e)
+            })
+            .await
+            .map_err(|e| match e {
+                ReadManyError::Engine(e) => LogError::Engine(e),
+                ReadManyError::Callback(e) => e,
+            })?;
+        for (group, range) in &wanted {
+            let i = self.at(SlotId(*group as u16));
+            if expect[i] != range.end {
+                return Err(LogError::Gap {
+                    slot: *group as u16,
+                    expected: expect[i],
+                    found: range.end,
+                });
             }
         }
         Ok(report)
