@@ -244,9 +244,15 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                 Dispatch::Durable(reply, seq) => {
                     queue.push_back(Pending::Durable(reply, seq, proto))
                 }
-                Dispatch::Forward(fut) => {
+                Dispatch::Forward(mut fut) => {
                     shard.stats.forwarded.set(shard.stats.forwarded.get() + 1);
-                    queue.push_back(Pending::Remote(fut, proto))
+                    // Hand the request to its core now, so a pipeline's forwarded requests are all on
+                    // their way (and their writes share the other core's group commit) instead of
+                    // each leaving only when the replies before it are out.
+                    match futures_lite::future::poll_once(&mut fut).await {
+                        Some(reply) => queue.push_back(Pending::Ready(reply, proto)),
+                        None => queue.push_back(Pending::Remote(fut, proto)),
+                    }
                 }
                 Dispatch::Barrier(mut fut) => {
                     if drain(&shard, &client, &mut stream, &mut queue, &mut wbuf)
