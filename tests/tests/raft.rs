@@ -248,6 +248,40 @@ fn kill_9_mid_load_with_fsync_everysec_keeps_every_acknowledged_write() {
     kill_9_mid_load_keeps_every_acknowledged_write("everysec");
 }
 
+/// SETs keys `0..n` (`kv(i)` gives key and value) from two pipelining connections, `depth` per
+/// pipeline, asserting every reply is `+OK`.
+fn set_pipelined(
+    port: u16,
+    n: usize,
+    depth: usize,
+    kv: impl Fn(usize) -> (Vec<u8>, Vec<u8>) + Send + Clone + 'static,
+) {
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let kv = kv.clone();
+            std::thread::spawn(move || {
+                let mut r = Raw::connect(port);
+                let ids: Vec<usize> = (w..n).step_by(2).collect();
+                for chunk in ids.chunks(depth) {
+                    let cmds: Vec<Vec<Vec<u8>>> = chunk
+                        .iter()
+                        .map(|&i| {
+                            let (k, v) = kv(i);
+                            vec![b"SET".to_vec(), k, v]
+                        })
+                        .collect();
+                    for reply in r.pipeline(&cmds) {
+                        assert_eq!(&reply[..], b"+OK\r\n");
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer panicked");
+    }
+}
+
 fn big_key(i: usize) -> String {
     format!("big:{i}")
 }
@@ -266,26 +300,9 @@ fn a_log_of_200k_entries_replays_after_kill_9() {
     let port = s.port;
     let started = Instant::now();
     // Two pipelining connections (keys hash to both cores whichever core a connection lands on).
-    let writers: Vec<_> = (0..2)
-        .map(|w| {
-            std::thread::spawn(move || {
-                let mut r = Raw::connect(port);
-                let keys: Vec<usize> = (w..KEYS).step_by(2).collect();
-                for chunk in keys.chunks(1000) {
-                    let cmds: Vec<Vec<String>> = chunk
-                        .iter()
-                        .map(|&i| vec!["SET".into(), big_key(i), big_value(i)])
-                        .collect();
-                    for reply in r.pipeline(&cmds) {
-                        assert_eq!(&reply[..], b"+OK\r\n");
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.join().expect("writer panicked");
-    }
+    set_pipelined(port, KEYS, 1000, |i| {
+        (big_key(i).into_bytes(), big_value(i).into_bytes())
+    });
     eprintln!("{KEYS} SETs took {:.2}s", started.elapsed().as_secs_f64());
     s.kill9();
     let before = s.log().len();
@@ -388,27 +405,7 @@ fn purging_keeps_the_log_small_and_a_clean_stop_leaves_nothing_to_replay() {
         v
     };
     let key = |i: usize| format!("p:{i}");
-    let port = s.port;
-    let writers: Vec<_> = (0..2)
-        .map(|w| {
-            std::thread::spawn(move || {
-                let mut r = Raw::connect(port);
-                let ids: Vec<usize> = (w..KEYS).step_by(2).collect();
-                for chunk in ids.chunks(256) {
-                    let cmds: Vec<Vec<Vec<u8>>> = chunk
-                        .iter()
-                        .map(|&i| vec![b"SET".to_vec(), key(i).into_bytes(), value(i)])
-                        .collect();
-                    for reply in r.pipeline(&cmds) {
-                        assert_eq!(&reply[..], b"+OK\r\n");
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.join().expect("writer panicked");
-    }
+    set_pipelined(s.port, KEYS, 256, move |i| (key(i).into_bytes(), value(i)));
     stop.store(true, Ordering::Relaxed);
     let (max_bytes, seen) = sampler.join().unwrap();
     let mut r = s.raw();
