@@ -27,6 +27,7 @@ use crate::group::{AppendConflict, Cached, GroupLog, MarkerKind, Purged, Slot, P
 use crate::options::{EngineOptions, EngineStats};
 use crate::recovery::{self, RecoveryReport};
 use crate::segment;
+use crate::spare::Spares;
 use crate::state::State;
 
 /// Identifies one Raft group (a slotkv slot) inside an engine.
@@ -71,6 +72,8 @@ pub(crate) struct Shared {
     pub directory: Directory,
     pub report: RecoveryReport,
     pub flusher: RefCell<Option<glommio::task::JoinHandle<()>>>,
+    /// The next segment file, zero-filled ahead of need (driven by the flusher).
+    pub spares: Spares,
     _lock: std::fs::File,
 }
 
@@ -123,6 +126,7 @@ impl Engine {
                     end: t.end,
                     block: t.block,
                     unsynced: false,
+                    prefilled: false,
                 };
                 (w, pos)
             }
@@ -133,10 +137,14 @@ impl Engine {
                     end: SEGMENT_HEADER_LEN,
                     block: Vec::new(),
                     unsynced: false,
+                    prefilled: false,
                 };
                 (w, (0, u64::MAX))
             }
         };
+        // A new log's first segment is fallocated, not zero-filled: most logs of a short-lived
+        // process never need more, and a busy one moves to a prefilled segment after its first MiB.
+        let spares = Spares::new(&dir, &opts);
         let state = State::new(dir.clone(), &opts, rec.groups, rec.segments, next_pos);
         let task_queue = opts.task_queue;
         let shared = Rc::new(Shared {
@@ -147,6 +155,7 @@ impl Engine {
             directory,
             report: rec.report,
             flusher: RefCell::new(None),
+            spares,
             _lock: lock,
         });
         let fut = flush::run(shared.clone(), writer);
@@ -174,8 +183,9 @@ impl Engine {
 
     /// Counters since open.
     pub fn stats(&self) -> EngineStats {
-        let st = self.shared.state.borrow();
-        st.stats
+        let mut s = self.shared.state.borrow().stats;
+        s.spares_prepared = self.shared.spares.prepared();
+        s
     }
 
     /// Segment and offset where the next batch will be written: after `sync().await`, the end of
@@ -184,7 +194,8 @@ impl Engine {
         self.shared.state.borrow().next_pos
     }
 
-    /// Total size of the segment files on disk (pre-allocated space included).
+    /// Total size of the segment files on disk (pre-allocated space included; a spare being
+    /// prepared is not counted).
     pub fn disk_bytes(&self) -> u64 {
         let st = self.shared.state.borrow();
         st.segments.values().map(|s| s.size).sum()

@@ -36,6 +36,12 @@
 //! re-logged markers, and a clean close syncs everything, exactly as the per-batch mode would
 //! have.
 //!
+//! **Segment rotation** happens here too, between two writes: the sealed segment is synced, then
+//! the next one is made from the spare the `spare` module zero-filled in the background (or
+//! created and pre-allocated if none is ready). The flusher also starts that background
+//! preparation (once the segment being written is half full, or after its first MiB if it was not
+//! prefilled — then it also rotates early, as soon as the spare is ready), and stops it when it exits.
+//!
 //! A failed write or fsync is fatal for the engine: after a failed fsync the kernel may have
 //! dropped the dirty state, so retrying could report data durable that is not. Every waiter gets
 //! the error, and the engine refuses further writes until it is reopened (recovery then decides
@@ -53,6 +59,7 @@ use crate::engine::Shared;
 use crate::error::EngineError;
 use crate::format::{align_batch, encode_batch_header, BATCH_HEADER_LEN, SEGMENT_HEADER_LEN};
 use crate::segment;
+use crate::spare;
 use crate::state::PendingBatch;
 
 /// Resolves when the batch holding an operation is durable.
@@ -143,6 +150,8 @@ pub(crate) struct Writer {
     /// `file` was written since its last fdatasync (only without `sync_each_batch`; older
     /// segments are always synced before the next one is created).
     pub unsynced: bool,
+    /// `file` was made from a zero-filled spare (no unwritten extents to convert on each write).
+    pub prefilled: bool,
 }
 
 enum Job {
@@ -204,6 +213,10 @@ fn next_job(shared: &Shared, cx: &mut Context<'_>) -> Poll<Job> {
 
 /// The flusher task: runs until the engine is closed (and drained) or fails.
 pub(crate) async fn run(shared: Rc<Shared>, mut writer: Writer) {
+    let segment_size = shared.opts.segment_size;
+    if writer.file.is_some() && spare::should_start(writer.end, segment_size, writer.prefilled) {
+        shared.spares.start();
+    }
     loop {
         let job = std::future::poll_fn(|cx| next_job(&shared, cx)).await;
         let done = match job {
@@ -216,7 +229,17 @@ pub(crate) async fn run(shared: Rc<Shared>, mut writer: Writer) {
                 }
                 break;
             }
-            Job::Flush(batch) => flush(&shared, &mut writer, batch).await,
+            Job::Flush(batch) => {
+                let res = flush(&shared, &mut writer, batch).await;
+                if spare::should_start(writer.end, segment_size, writer.prefilled) {
+                    shared.spares.start();
+                }
+                if !writer.prefilled && writer.file.is_some() && shared.spares.is_ready() {
+                    // Leave the fallocated segment for the prefilled one at the next batch.
+                    shared.state.borrow_mut().rotate_early = true;
+                }
+                res
+            }
             Job::Sync => sync_writer(&shared, &mut writer).await,
             Job::Delete { segments, after } => {
                 // The re-logged markers must be on stable storage before the only other copy
@@ -238,6 +261,7 @@ pub(crate) async fn run(shared: Rc<Shared>, mut writer: Writer) {
             break;
         }
     }
+    shared.spares.shutdown().await;
 }
 
 /// Fails the engine: every waiter and callback gets the error.
@@ -325,26 +349,47 @@ async fn write_batch(
     batch: PendingBatch,
 ) -> Result<(u64, bool), EngineError> {
     if w.file.is_none() || batch.seg != w.seg {
+        // The first segment of a new log is created on purpose without a spare (see `spare`).
+        let rotating = w.file.is_some();
         // The segment being sealed must be stable before the next one exists: recovery treats
         // anything wrong in a sealed segment as corruption, not as a lost tail.
         sync_writer(shared, w).await?;
-        let prealloc = if shared.opts.preallocate {
-            shared.opts.segment_size
-        } else {
-            0
+        let spare = shared.spares.take();
+        let (file, size, from_spare) = match spare {
+            Some(spare) => {
+                let len = spare.len;
+                let file =
+                    segment::install(&shared.directory, &shared.dir, batch.seg, spare).await?;
+                (file, len, true)
+            }
+            None => {
+                let prealloc = if shared.opts.preallocate {
+                    shared.opts.segment_size
+                } else {
+                    0
+                };
+                let file =
+                    segment::create(&shared.directory, &shared.dir, batch.seg, prealloc).await?;
+                (file, prealloc.max(SEGMENT_HEADER_LEN), false)
+            }
         };
-        let file = segment::create(&shared.directory, &shared.dir, batch.seg, prealloc).await?;
         {
             let mut st = shared.state.borrow_mut();
             st.stats.segments_created += 1;
+            if from_spare {
+                st.stats.spares_used += 1;
+            } else if shared.spares.enabled() && rotating {
+                st.stats.spare_misses += 1;
+            }
             if let Some(s) = st.segments.get_mut(&batch.seg) {
                 s.file = Some(file.clone());
-                s.size = prealloc.max(SEGMENT_HEADER_LEN);
+                s.size = size;
             }
             // The previous segment is sealed: it may now be deletable.
             st.reclaim_requested = true;
         }
         w.seg = batch.seg;
+        w.prefilled = from_spare;
         w.file = Some(file);
         w.end = SEGMENT_HEADER_LEN;
         w.block.clear();

@@ -31,6 +31,7 @@
 //! | `read` | reads of one group, or of many in log order: cache first, coalesced verified disk reads for misses |
 //! | `recovery` | replaying segments on open; torn tails vs corruption |
 //! | `segment` | segment files: names, creation, deletion, directory lock |
+//! | `spare` | the next segment file, zero-filled in the background ahead of need |
 //! | `store` | the openraft adapter |
 //! | `groups` | slot-group config; starting single-member groups without timers |
 //! | `rt` | openraft's runtime on glommio |
@@ -62,9 +63,12 @@
 //!
 //! # On-disk format (version 1)
 //!
-//! A log directory holds `LOCK` (an `flock` so two engines never share a directory) and segment
-//! files `NNNNNNNNNNNNNNNNNNNN.seg` (20-digit sequence number, consecutive). All integers are
-//! little-endian; checksums are CRC-32C.
+//! A log directory holds `LOCK` (an `flock` so two engines never share a directory), segment
+//! files `NNNNNNNNNNNNNNNNNNNN.seg` (20-digit sequence number, consecutive), and at times
+//! `spare.tmp`: the next segment file being zero-filled ahead of need
+//! ([`EngineOptions::prefill`]). A spare is not part of the log: it holds no data, recovery
+//! deletes it, and it becomes a segment only by being renamed after its header and zeros are
+//! synced. All integers are little-endian; checksums are CRC-32C.
 //!
 //! **Segment** = a 4096-byte header block, then batches. Header (rest of the block is zero):
 //!
@@ -89,7 +93,9 @@
 //!
 //! A batch is valid only if its header checksum holds and its body is exactly `count` valid
 //! records. The header checksum binds a batch to its place: a batch-shaped byte string inside a
-//! payload, or a stale copy, never validates anywhere else. After the last batch, a segment holds zeros (it is pre-allocated).
+//! payload, or a stale copy, never validates anywhere else. After the last batch, a segment holds
+//! zeros: written zeros if it was made from a prefilled spare, unwritten (`fallocate`d) space or
+//! the end of the file otherwise; all three read the same to recovery.
 //!
 //! **Record**, 32-byte header then the payload:
 //!
@@ -115,7 +121,9 @@
 //! Segments are deleted oldest first with a directory fsync after each, so the surviving
 //! segments are always a contiguous range.
 //!
-//! **Recovery** (see `recovery`): a bad or torn batch at the end of the last segment, with
+//! **Recovery** (see `recovery`): a leftover `spare.tmp` is deleted, whatever a crash left in it
+//! (a spare is renamed into the log only once complete, so the log never depends on one); a bad
+//! or torn batch at the end of the last segment, with
 //! nothing valid after it, is the write that was in flight at the crash and is cut off; a bad
 //! batch followed by a valid one, garbage after the end of an older segment, a missing segment,
 //! or records that contradict each other are reported as [`EngineError::Corrupt`] /
@@ -169,6 +177,7 @@ mod read;
 mod recovery;
 pub mod rt;
 mod segment;
+mod spare;
 mod state;
 mod store;
 

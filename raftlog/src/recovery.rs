@@ -16,6 +16,11 @@
 //!   the next one is created).
 //! - The last segment may also be blank (created, header never synced): it held no data and is
 //!   removed.
+//! - A spare segment file (`spare.tmp`, zero-filled ahead of need) is never part of the log,
+//!   whatever a crash left in it: it is deleted. A spare only becomes a segment by a rename after
+//!   its zeros and header were synced, so a segment made from one is an ordinary empty segment.
+//!   Its zeros are written blocks rather than unwritten extents; both read as zeros, so the scan
+//!   sees exactly what it sees in a pre-allocated segment.
 //! - With `tolerate_unsynced_tail` (for logs written without an fsync per batch), the first
 //!   invalid batch that is *not* such a torn tail ends the log instead of failing the open: the
 //!   rest of its segment is cut off like a torn tail, every later segment is deleted (newest
@@ -45,6 +50,7 @@ use crate::format::{
 use crate::group::{AppendConflict, Purged, Slot, PURGE_MARKER};
 use crate::options::EngineOptions;
 use crate::segment;
+use crate::spare;
 use crate::state::Segment;
 
 const CHUNK: u64 = 1 << 20;
@@ -66,6 +72,9 @@ pub struct RecoveryReport {
     pub torn_at: Option<u64>,
     /// A blank last segment (crash while creating it) was removed.
     pub removed_blank_segment: bool,
+    /// A spare segment file left by the previous run (see [`crate::EngineOptions::prefill`])
+    /// was removed. It never holds log data, so this is informational.
+    pub removed_spare: bool,
     /// With `tolerate_unsynced_tail`: where the log was cut (segment, offset) because a damaged
     /// batch was followed by valid data; `None` if it was not.
     pub dropped_at: Option<(u64, u64)>,
@@ -177,6 +186,7 @@ pub(crate) async fn recover(dir: &Path, opts: &EngineOptions) -> Result<Recovere
         tail: None,
         report: RecoveryReport::default(),
     };
+    rec.report.removed_spare = spare::remove_leftover(dir)?;
     if let Some((_, path)) = list.last() {
         if is_blank(path).await? {
             log::warn!("raftlog: removing blank last segment {}", path.display());

@@ -10,12 +10,16 @@
 //! during creation can therefore leave only an empty or blank file (no acknowledged data), which
 //! recovery removes; a damaged header on a segment that has data is reported as corruption.
 //!
-//! Segments are pre-allocated (`fallocate`) to the rotation size when they are created, so the
-//! group-commit writes that follow do not extend the file and each fdatasync has less metadata to
-//! commit. Unwritten space reads as zeros, which is what recovery expects after the last batch.
+//! A segment is normally made from a *spare* (see `spare`): a file already zero-filled to the
+//! rotation size, so batch writes are overwrites of written blocks. [`install`] gives it its header
+//! (written and synced) and then renames it to the segment's name, so it also appears complete.
+//! Without a ready spare, [`create`] makes the file and pre-allocates it (`fallocate`) to the
+//! rotation size, so the group-commit writes that follow do not extend the file and each
+//! fdatasync has less metadata to commit. Either way the space after the last batch reads as
+//! zeros, which is what recovery expects there.
 //!
-//! Listing the directory, taking the lock, writing a new segment's header block and unlinking
-//! use plain blocking system calls, deliberately: they are metadata operations that happen at
+//! Listing the directory, taking the lock, writing a new segment's header block, renaming and
+//! unlinking use plain blocking system calls, deliberately: they are metadata operations that happen at
 //! startup or once per segment (every 64 MiB by default), and glommio offers no io_uring unlink.
 //! Everything on the data path (batch writes, fdatasync, reads) goes through io_uring.
 
@@ -29,9 +33,14 @@ use glommio::io::{Directory, DmaFile, OpenOptions};
 
 use crate::error::EngineError;
 use crate::format::{encode_segment_header, SEGMENT_HEADER_LEN};
+use crate::spare::Spare;
 
 const SUFFIX: &str = ".seg";
 const LOCK_FILE: &str = "LOCK";
+
+/// Bytes written through the page cache into a new file before it is opened with O_DIRECT (see
+/// [`create`]).
+pub(crate) const FIRST_BLOCK: usize = SEGMENT_HEADER_LEN as usize;
 
 /// File name of segment `seq`.
 pub(crate) fn file_name(seq: u64) -> String {
@@ -123,7 +132,7 @@ pub(crate) async fn create(
     // would send every later read to the poll ring, where it fails with EOPNOTSUPP on devices
     // without polling. So no file is ever opened with O_DIRECT while it is empty.
     {
-        let mut block = vec![0u8; SEGMENT_HEADER_LEN as usize];
+        let mut block = vec![0u8; FIRST_BLOCK];
         let h = encode_segment_header(seq);
         block[..h.len()].copy_from_slice(&h);
         let mut f = std::fs::OpenOptions::new()
@@ -147,6 +156,83 @@ pub(crate) async fn create(
         .await
         .map_err(|e| EngineError::io("fsync", dir_path, e))?;
     Ok(Rc::new(file))
+}
+
+/// Turns a prepared spare (zero-filled and synced) into segment `seq`: header block written and
+/// synced, file renamed to the segment's name, directory synced. Until the rename the file is
+/// not part of the log; after it, it is a valid empty segment (see `spare` for the crash cases).
+pub(crate) async fn install(
+    dir: &Directory,
+    dir_path: &Path,
+    seq: u64,
+    spare: Spare,
+) -> Result<Rc<DmaFile>, EngineError> {
+    let Spare {
+        file, path: from, ..
+    } = spare;
+    let to = dir_path.join(file_name(seq));
+    let align = alignment(&file);
+    let mut buf = file.alloc_dma_buffer(align as usize);
+    let b = buf.as_bytes_mut();
+    b.fill(0);
+    let h = encode_segment_header(seq);
+    b[..h.len()].copy_from_slice(&h);
+    let n = file
+        .write_at(buf, 0)
+        .await
+        .map_err(|e| EngineError::io("write", &from, e))?;
+    if n as u64 != align {
+        return Err(EngineError::io(
+            "write",
+            &from,
+            std::io::Error::other(format!("short write: {n} of {align} bytes")),
+        ));
+    }
+    file.fdatasync()
+        .await
+        .map_err(|e| EngineError::io("fdatasync", &from, e))?;
+    rename_noreplace(&from, &to)?;
+    dir.sync()
+        .await
+        .map_err(|e| EngineError::io("fsync", dir_path, e))?;
+    Ok(Rc::new(file))
+}
+
+/// Renames `from` to `to`, failing if `to` exists: a segment file is never replaced. Falls back
+/// to link + unlink (also atomic for the target name) on file systems without
+/// `RENAME_NOREPLACE`; a crash between the two leaves a second name of the spare, which is
+/// removed at open like any leftover spare.
+fn rename_noreplace(from: &Path, to: &Path) -> Result<(), EngineError> {
+    use std::os::unix::ffi::OsStrExt;
+    let cstr = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(|e| {
+            EngineError::io(
+                "rename",
+                p,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+            )
+        })
+    };
+    let (f, t) = (cstr(from)?, cstr(to)?);
+    // SAFETY: two valid NUL-terminated paths that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::EINVAL) {
+        return Err(EngineError::io("rename", from, err));
+    }
+    std::fs::hard_link(from, to).map_err(|e| EngineError::io("link", to, e))?;
+    std::fs::remove_file(from).map_err(|e| EngineError::io("remove", from, e))
 }
 
 /// Deletes a segment file and syncs the directory, so deletions are durable in order.

@@ -111,6 +111,9 @@ pub(crate) struct State {
     pub stats: EngineStats,
     pub dir: PathBuf,
     pub segment_size: u64,
+    /// The segment being written was not prefilled and a prefilled spare is ready: the next batch
+    /// starts a new segment.
+    pub rotate_early: bool,
 }
 
 impl State {
@@ -142,6 +145,7 @@ impl State {
             stats: EngineStats::default(),
             dir,
             segment_size: opts.segment_size,
+            rotate_early: false,
         }
     }
 
@@ -187,7 +191,9 @@ impl State {
             });
         }
         if self.pending.is_none() {
-            let (seg, start) = if self.next_pos.1 >= self.segment_size {
+            let early = self.rotate_early && self.next_pos.1 > SEGMENT_HEADER_LEN;
+            self.rotate_early = false;
+            let (seg, start) = if self.next_pos.1 >= self.segment_size || early {
                 (self.next_pos.0 + 1, SEGMENT_HEADER_LEN)
             } else {
                 self.next_pos

@@ -18,7 +18,9 @@ const GROUPS: u32 = 5;
 
 fn opts() -> EngineOptions {
     EngineOptions {
+        // Files end where the log ends, so cutting and rewriting them is exact and cheap.
         preallocate: false,
+        prefill: false,
         ..EngineOptions::default()
     }
 }
