@@ -236,7 +236,7 @@ pub(crate) async fn run(shared: Rc<Shared>, mut writer: Writer) {
                 }
                 if !writer.prefilled && writer.file.is_some() && shared.spares.is_ready() {
                     // Leave the fallocated segment for the prefilled one at the next batch.
-                    shared.state.borrow_mut().rotate_early = true;
+                    shared.state.borrow_mut().rotate_early = Some(writer.seg);
                 }
                 res
             }

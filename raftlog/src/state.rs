@@ -111,9 +111,10 @@ pub(crate) struct State {
     pub stats: EngineStats,
     pub dir: PathBuf,
     pub segment_size: u64,
-    /// The segment being written was not prefilled and a prefilled spare is ready: the next batch
-    /// starts a new segment.
-    pub rotate_early: bool,
+    /// This segment was not prefilled and a prefilled spare is ready: the next batch that would
+    /// go into it starts a new segment instead. (A segment number, not a flag: it may be set again
+    /// by a flush that completes after a batch already moved on, and must not rotate twice.)
+    pub rotate_early: Option<u64>,
 }
 
 impl State {
@@ -145,7 +146,7 @@ impl State {
             stats: EngineStats::default(),
             dir,
             segment_size: opts.segment_size,
-            rotate_early: false,
+            rotate_early: None,
         }
     }
 
@@ -191,8 +192,8 @@ impl State {
             });
         }
         if self.pending.is_none() {
-            let early = self.rotate_early && self.next_pos.1 > SEGMENT_HEADER_LEN;
-            self.rotate_early = false;
+            let early = self.rotate_early.take() == Some(self.next_pos.0)
+                && self.next_pos.1 > SEGMENT_HEADER_LEN;
             let (seg, start) = if self.next_pos.1 >= self.segment_size || early {
                 (self.next_pos.0 + 1, SEGMENT_HEADER_LEN)
             } else {
