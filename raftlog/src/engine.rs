@@ -127,6 +127,7 @@ impl Engine {
                     block: t.block,
                     unsynced: false,
                     prefilled: false,
+                    buffered: None,
                 };
                 (w, pos)
             }
@@ -138,6 +139,7 @@ impl Engine {
                     block: Vec::new(),
                     unsynced: false,
                     prefilled: false,
+                    buffered: None,
                 };
                 (w, (0, u64::MAX))
             }

@@ -26,9 +26,13 @@
 //! passes N. Callbacks (openraft's `IOFlushed`) are kept in the same place and run by the flusher
 //! right after the fsync, without spawning a task per append.
 //!
-//! **Without `sync_each_batch`** the loop is the same minus the per-batch fdatasync: a batch is
-//! "durable" once its write completes (it is in the device, so a process crash cannot lose it),
-//! and a second watermark, `synced_batch`, tracks what an fdatasync has made stable. Explicit
+//! **Without `sync_each_batch`** the loop is the same minus the per-batch fdatasync, and the batch
+//! goes through the page cache (a buffered `pwrite` of the same bytes on the executor thread, a
+//! memory copy, instead of an O_DIRECT round trip to the device): a batch is "durable" once the
+//! kernel has it, so a process crash cannot lose it. The kernel keeps buffered and direct I/O of a
+//! file coherent (a direct read or write first writes back and drops the cached range), so reads,
+//! a live switch to per-batch syncing, and fdatasync (per inode, whichever descriptor) all see
+//! these writes. A second watermark, `synced_batch`, tracks what an fdatasync has made stable. Explicit
 //! syncs ([`crate::Engine::fsync`]) are jobs of this same task, run between two writes, so "one
 //! write in flight, in order" still holds and no sync ever races a write. Only the segment being
 //! written can hold unsynced batches: before a new segment is created the old one is synced, so
@@ -152,6 +156,8 @@ pub(crate) struct Writer {
     pub unsynced: bool,
     /// `file` was made from a zero-filled spare (no unwritten extents to convert on each write).
     pub prefilled: bool,
+    /// A page-cache handle on `file`, for batches written without `sync_each_batch`.
+    pub buffered: Option<std::fs::File>,
 }
 
 enum Job {
@@ -389,6 +395,7 @@ async fn write_batch(
             st.reclaim_requested = true;
         }
         w.seg = batch.seg;
+        w.buffered = None;
         w.prefilled = from_spare;
         w.file = Some(file);
         w.end = SEGMENT_HEADER_LEN;
@@ -415,10 +422,26 @@ async fn write_batch(
     let next_block_start = new_end / align * align;
     let next_block = b[(next_block_start - block_start) as usize..body_end].to_vec();
     drop(batch);
-    let n = file
-        .write_at(buf, block_start)
-        .await
-        .map_err(|e| EngineError::io("write", path(), e))?;
+    let sync = shared.sync_each_batch.get();
+    let n = if sync {
+        file.write_at(buf, block_start)
+            .await
+            .map_err(|e| EngineError::io("write", path(), e))?
+    } else {
+        // Not synced per batch: the page cache is enough to survive a process crash, and a
+        // buffered write costs a memory copy where an O_DIRECT one costs a device round trip.
+        if w.buffered.is_none() {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path())
+                .map_err(|e| EngineError::io("open", path(), e))?;
+            w.buffered = Some(f);
+        }
+        let f = w.buffered.as_ref().expect("opened above");
+        std::os::unix::fs::FileExt::write_all_at(f, &buf.as_bytes()[..len as usize], block_start)
+            .map_err(|e| EngineError::io("write", path(), e))?;
+        len as usize
+    };
     if n as u64 != len {
         return Err(EngineError::io(
             "write",
@@ -429,7 +452,6 @@ async fn write_batch(
     if let Some(s) = shared.state.borrow_mut().segments.get_mut(&w.seg) {
         s.size = s.size.max(block_start + len);
     }
-    let sync = shared.sync_each_batch.get();
     if sync {
         file.fdatasync()
             .await

@@ -59,7 +59,8 @@ pub struct EngineOptions {
     /// Task queue for the flusher task (default: the queue of the task that opens the engine).
     pub task_queue: Option<TaskQueueHandle>,
     /// `fdatasync` every batch before its tickets resolve (default true). When false, a batch is
-    /// "durable" (tickets resolve, callbacks run) once its write completes: it survives a process
+    /// written through the page cache and is "durable" (tickets resolve, callbacks run) once the
+    /// kernel has it: it survives a process
     /// crash but not necessarily a power loss, until [`crate::Engine::fsync`] (or a segment
     /// rotation, a segment deletion, or close) makes it stable. Logs written this way should be
     /// opened with `tolerate_unsynced_tail`.

@@ -1,7 +1,7 @@
 //! Replication: every write of a slot goes through that slot's Raft log.
 //!
 //! Each of the 2048 slots is one Raft group. A core keeps the logs of all its groups in one
-//! [`raftlog::Engine`] (`<dir>/raftlog/core-N`), so one group commit (one O_DIRECT write, one
+//! [`raftlog::Engine`] (`<dir>/raftlog/core-N`), so one group commit (one write, one
 //! fdatasync) makes the writes of every slot and every connection of the core durable together.
 //! The state machine is the core's RocksDB instance: applying an entry writes its data **and the
 //! slot's last applied log id in the same atomic write batch**, with RocksDB's own WAL off.
