@@ -468,6 +468,12 @@ fn bad_configuration_is_rejected_with_a_clear_message() {
     assert!(run(&["--config", &cfg]).contains("unknown field"));
     let cfg = write_config("[rocksdb]\nwrite-buffer-mb = 0\n");
     assert!(run(&["--config", &cfg, "--port", "0"]).contains("rocksdb.write-buffer-mb"));
+    let cfg = write_config("raft-log-segment-mb = 0\n");
+    assert!(run(&["--config", &cfg, "--port", "0"])
+        .contains("raft-log-segment-mb: must be between 1 and 4096"));
+    let cfg = write_config("raft-log-purge-mb = 0\n");
+    assert!(run(&["--config", &cfg, "--port", "0"])
+        .contains("raft-log-purge-mb: must be between 1 and 1048576"));
 }
 
 #[test]

@@ -503,3 +503,42 @@ fn purging_keeps_the_log_small_and_a_clean_stop_leaves_nothing_to_replay() {
         &wrong[..wrong.len().min(5)]
     );
 }
+
+/// A damaged batch in the middle of a log written with `fsync = always` is corruption, not a lost
+/// tail: the server refuses to start and names the file and offset, instead of dropping the
+/// acknowledged writes after it.
+#[test]
+fn a_corrupt_middle_of_the_log_stops_the_start_with_the_place() {
+    let mut s = Server::with(ServerOptions {
+        cores: 1,
+        fsync: "always",
+        ..Default::default()
+    });
+    let mut r = s.raw();
+    for i in 0..300 {
+        assert_eq!(r.cmd_str(&["SET", &format!("key{i}"), "value"]), "+OK\r\n");
+    }
+    s.kill9();
+    let seg = s.dir().join("raftlog/core-0/00000000000000000001.seg");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let end = bytes.iter().rposition(|&b| b != 0).unwrap();
+    // A third of the way into the data: batches before and after it are intact.
+    let at = 4096 + (end - 4096) / 3;
+    bytes[at] ^= 0xFF;
+    std::fs::write(&seg, &bytes).unwrap();
+    let out = std::process::Command::new(slotkv_tests::server_binary())
+        .args([
+            "--port", "0", "--cores", "1", "--fsync", "always", "--no-pin", "--dir",
+        ])
+        .arg(s.dir())
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("corrupt log") && err.contains("00000000000000000001.seg at offset"),
+        "{err}"
+    );
+}

@@ -49,7 +49,7 @@ type RaftEntry = openraft::Entry<
 /// Why the log could not be opened, written or replayed.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
-    #[error("raft log: {0}")]
+    #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
     Storage(#[from] StorageError),
