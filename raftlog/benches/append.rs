@@ -47,16 +47,7 @@ where
             let elapsed = start.elapsed();
             let after = e.stats();
             e.close().await.expect("close");
-            let delta = EngineStats {
-                fsyncs: after.fsyncs - before.fsyncs,
-                batches: after.batches - before.batches,
-                records: after.records - before.records,
-                appends: after.appends - before.appends,
-                bytes: after.bytes - before.bytes,
-                segments_created: after.segments_created - before.segments_created,
-                spare_misses: after.spare_misses - before.spare_misses,
-                ..EngineStats::default()
-            };
+            let delta = after.since(&before);
             (elapsed, delta)
         })
         .expect("start executor")

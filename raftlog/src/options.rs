@@ -156,6 +156,29 @@ fn ratio(n: u64, d: u64) -> f64 {
 }
 
 impl EngineStats {
+    /// The counts since `earlier` (a snapshot of the same engine's counters).
+    pub fn since(&self, earlier: &EngineStats) -> EngineStats {
+        let d = |now: u64, then: u64| now.saturating_sub(then);
+        EngineStats {
+            fsyncs: d(self.fsyncs, earlier.fsyncs),
+            batches: d(self.batches, earlier.batches),
+            records: d(self.records, earlier.records),
+            entries: d(self.entries, earlier.entries),
+            appends: d(self.appends, earlier.appends),
+            bytes: d(self.bytes, earlier.bytes),
+            bytes_written: d(self.bytes_written, earlier.bytes_written),
+            segments_created: d(self.segments_created, earlier.segments_created),
+            segments_deleted: d(self.segments_deleted, earlier.segments_deleted),
+            spares_prepared: d(self.spares_prepared, earlier.spares_prepared),
+            spares_used: d(self.spares_used, earlier.spares_used),
+            spare_misses: d(self.spare_misses, earlier.spare_misses),
+            cache_hits: d(self.cache_hits, earlier.cache_hits),
+            disk_entries: d(self.disk_entries, earlier.disk_entries),
+            disk_reads: d(self.disk_reads, earlier.disk_reads),
+            disk_bytes_read: d(self.disk_bytes_read, earlier.disk_bytes_read),
+        }
+    }
+
     /// Average records made stable per `fdatasync` (0 if none yet). With `sync_each_batch` this
     /// is the group-commit batch size; without it, records written per explicit or implicit
     /// fsync (records written since the last fsync are counted but not yet covered).

@@ -393,6 +393,9 @@ fn tolerant_cut_drops_every_later_segment() {
     let opts = EngineOptions {
         segment_size: 16 << 10,
         preallocate: true,
+        // Segments fill up in order (no early move to a prefilled spare, whose timing would
+        // decide how many batches the second segment gets).
+        prefill: false,
         sync_each_batch: false,
         ..EngineOptions::default()
     };

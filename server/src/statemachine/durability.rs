@@ -72,18 +72,7 @@ impl Durability {
 
     /// Log counters since start (or the last CONFIG RESETSTAT).
     pub fn stats(&self) -> EngineStats {
-        let now = self.log.stats();
-        let base = self.base.get();
-        EngineStats {
-            fsyncs: now.fsyncs - base.fsyncs,
-            batches: now.batches - base.batches,
-            records: now.records - base.records,
-            entries: now.entries - base.entries,
-            appends: now.appends - base.appends,
-            bytes: now.bytes - base.bytes,
-            bytes_written: now.bytes_written - base.bytes_written,
-            ..now
-        }
+        self.log.stats().since(&self.base.get())
     }
 
     /// Restarts the counters (CONFIG RESETSTAT).
