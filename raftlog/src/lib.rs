@@ -136,13 +136,13 @@
 //! unsynced write and lost an earlier one (or a torn write may sit before a complete one), so a
 //! hole followed by valid batches is an expected outcome, and strict recovery would refuse to
 //! open such a log. [`EngineOptions::tolerate_unsynced_tail`] is for those logs: the first
-//! invalid batch anywhere ends the log. It, everything after it in its segment and every later
-//! segment are cut off (logged, and counted in [`RecoveryReport`]'s `dropped_*` fields), and
-//! the engine opens with the valid prefix. The price is that real corruption in the middle of
-//! the log is also "repaired" by cutting instead of being reported, taking every later batch
-//! with it; that is the accepted cost of not syncing each batch. Because sealed segments are
-//! always synced before the next one is created, a cut outside the last segment cannot come
-//! from a lost unsynced write and is logged as an error. A log written with
+//! invalid batch of the last segment ends the log. It and everything after it are cut off
+//! (logged, and counted in [`RecoveryReport`]'s `dropped_*` fields), and the engine opens with
+//! the valid prefix. The price is that real corruption in the last segment is also "repaired"
+//! by cutting instead of being reported, taking every later batch with it; that is the accepted
+//! cost of not syncing each batch. Sealed segments are always synced before the next one is
+//! created, so damage in one cannot come from a lost unsynced write: it is reported as
+//! corruption in both modes. A log written with
 //! `sync_each_batch = false` and opened strictly is still safe after a process crash (one write
 //! in flight, only the last batch can be torn); only a power loss needs the tolerant mode.
 //!

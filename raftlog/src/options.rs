@@ -65,8 +65,9 @@ pub struct EngineOptions {
     /// rotation, a segment deletion, or close) makes it stable. Logs written this way should be
     /// opened with `tolerate_unsynced_tail`.
     pub sync_each_batch: bool,
-    /// On open, cut the log at the first damaged batch wherever it is (dropping every later batch
-    /// and segment) instead of reporting [`EngineError::Corrupt`] when valid batches follow it.
+    /// On open, cut the log at the first damaged batch of its last segment (dropping every later
+    /// batch) instead of reporting [`EngineError::Corrupt`] when valid batches follow it. Damage
+    /// in an older (sealed, always synced) segment is corruption either way.
     /// Default false (strict). Meant for logs written with `sync_each_batch = false`, where losing
     /// the unsynced tail is the accepted cost; see the crate docs, "Recovery".
     pub tolerate_unsynced_tail: bool,

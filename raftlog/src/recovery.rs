@@ -22,14 +22,14 @@
 //!   Its zeros are written blocks rather than unwritten extents; both read as zeros, so the scan
 //!   sees exactly what it sees in a pre-allocated segment.
 //! - With `tolerate_unsynced_tail` (for logs written without an fsync per batch), the first
-//!   invalid batch that is *not* such a torn tail ends the log instead of failing the open: the
-//!   rest of its segment is cut off like a torn tail, every later segment is deleted (newest
-//!   first, each deletion synced), and the report counts what went (`dropped_*`). Without
-//!   per-batch fsyncs a power loss can keep a later write and lose an earlier one, so a hole
-//!   followed by valid batches is an expected outcome there; and a log may not skip a hole, so
-//!   everything after it has to go. Damaged segment headers and contradicting records are still
-//!   corruption: headers are synced when a segment is created, and replay never reaches a record
-//!   after a hole.
+//!   invalid batch of the *last* segment that is not such a torn tail ends the log instead of
+//!   failing the open: the rest of the segment is cut off like a torn tail, and the report counts
+//!   what went (`dropped_*`). Without per-batch fsyncs a power loss can keep a later write and
+//!   lose an earlier one, so a hole followed by valid batches is an expected outcome there; and a
+//!   log may not skip a hole, so everything after it has to go. Damage in a sealed segment is
+//!   still corruption (sealed segments are synced before the next one is created, so no lost
+//!   write explains it), as are damaged segment headers (synced at creation) and contradicting
+//!   records (replay never reaches a record after a hole).
 //!
 //! A limit of this (shared with every WAL that tolerates torn tails): if corruption destroys the
 //! very last acknowledged batch and nothing follows it, it is indistinguishable from a torn write
@@ -80,11 +80,8 @@ pub struct RecoveryReport {
     pub dropped_at: Option<(u64, u64)>,
     /// Valid batches found after that cut, and dropped with it.
     pub dropped_batches: u64,
-    /// Bytes dropped by the cut: from it to the last non-zero byte of its segment, plus the data
-    /// area of every later segment.
+    /// Bytes dropped by the cut: from it to the last non-zero byte of its segment.
     pub dropped_bytes: u64,
-    /// Later segment files deleted by the cut.
-    pub dropped_segments: u64,
 }
 
 /// The segment the engine continues to write.
@@ -237,7 +234,9 @@ pub(crate) async fn recover(dir: &Path, opts: &EngineOptions) -> Result<Recovere
             let valid = find_valid_batch(&mut win, stop + BATCH_ALIGN).await?;
             let garbage_end = last_nonzero(&mut win, stop).await?;
             if valid.is_some() || !is_last {
-                if !opts.tolerate_unsynced_tail {
+                // Sealed segments are synced before the next one is created, so damage in one
+                // cannot be a lost unsynced write: it is corruption in either mode.
+                if !opts.tolerate_unsynced_tail || !is_last {
                     let why = match valid {
                         Some((v, _)) => {
                             format!("invalid data at {stop} is followed by a valid batch at {v}")
@@ -248,36 +247,18 @@ pub(crate) async fn recover(dir: &Path, opts: &EngineOptions) -> Result<Recovere
                     };
                     return Err(EngineError::corrupt(path, stop, why));
                 }
-                let mut dropped = count_batches(&mut win, stop + BATCH_ALIGN).await?;
-                let mut bytes = garbage_end - stop;
-                let later = &list[i + 1..];
-                // Later segments go first, newest first: a crash in between leaves a log that
-                // still shows the damage (and is cut again), never one that skips it.
-                for (lseq, lpath) in later.iter().rev() {
-                    let (b, n) = scan_dropped_segment(*lseq, lpath).await?;
-                    dropped += b;
-                    bytes += n;
-                    std::fs::remove_file(lpath).map_err(|e| EngineError::io("remove", lpath, e))?;
-                    sync_dir(dir).await?;
-                }
+                let dropped = count_batches(&mut win, stop + BATCH_ALIGN).await?;
+                let bytes = garbage_end - stop;
                 let r = &mut rec.report;
                 r.dropped_at = Some((seq, stop));
                 r.dropped_batches = dropped;
                 r.dropped_bytes = bytes;
-                r.dropped_segments = later.len() as u64;
                 let msg = format!(
                     "raftlog: cutting the log at {} offset {stop} (tolerate_unsynced_tail): \
-                     dropped {dropped} valid batches after it, {bytes} bytes, {} later segments",
+                     dropped {dropped} valid batches after it, {bytes} bytes",
                     path.display(),
-                    later.len()
                 );
-                if is_last {
-                    log::warn!("{msg}");
-                } else {
-                    // Sealed segments are synced before the next one is created, so a lost
-                    // unsynced write cannot explain this: it is real damage, tolerated.
-                    log::error!("{msg}; the damage is in a sealed segment");
-                }
+                log::warn!("{msg}");
                 is_last = true;
             } else {
                 log::warn!(
@@ -334,29 +315,6 @@ async fn count_batches(win: &mut Window<'_>, from: u64) -> Result<u64, EngineErr
         pos = at + span;
     }
     Ok(n)
-}
-
-/// Valid batches and non-zero bytes after the header of a segment about to be dropped.
-async fn scan_dropped_segment(seq: u64, path: &Path) -> Result<(u64, u64), EngineError> {
-    // An empty file must not be opened with O_DIRECT (see `segment::create`).
-    let len = std::fs::metadata(path)
-        .map_err(|e| EngineError::io("stat", path, e))?
-        .len();
-    if len <= SEGMENT_HEADER_LEN {
-        return Ok((0, 0));
-    }
-    let file = segment::open(path).await?;
-    let mut win = Window {
-        file: &file,
-        path,
-        seq,
-        size: len,
-        base: 0,
-        buf: Vec::new(),
-    };
-    let batches = count_batches(&mut win, SEGMENT_HEADER_LEN).await?;
-    let bytes = last_nonzero(&mut win, SEGMENT_HEADER_LEN).await? - SEGMENT_HEADER_LEN;
-    Ok((batches, bytes))
 }
 
 /// Builds the write position of the last segment: its end and the partial block before it.
