@@ -28,34 +28,14 @@ use resp::Reply;
 use super::{flags::*, table, CmdError, CommandSpec, Ctx, KeySpec};
 use crate::shard::pubsub::{Kind, Subscriptions};
 
-#[allow(clippy::too_many_arguments)]
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    local: super::LocalFn,
-    spread: Option<super::SpreadFn>,
-    summary: &'static str,
-    since: &'static str,
-) -> CommandSpec {
-    CommandSpec::new(
-        "pubsub",
-        name,
-        arity,
-        flags,
-        KeySpec::NONE,
-        local,
-        spread,
-        summary,
-        since,
-    )
-}
+super::family_spec!("pubsub");
 
 static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
     spec(
         "channels",
         -2,
         PUBSUB | LOADING | STALE | NODE_WIDE,
+        KeySpec::NONE,
         channels::local,
         Some(channels::spread),
         "Returns the active channels.",
@@ -65,6 +45,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         "numsub",
         -2,
         PUBSUB | LOADING | STALE | NODE_WIDE,
+        KeySpec::NONE,
         numsub::local,
         Some(numsub::spread),
         "Returns a count of subscribers to channels.",
@@ -74,6 +55,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         "numpat",
         2,
         PUBSUB | LOADING | STALE | NODE_WIDE,
+        KeySpec::NONE,
         numpat::local,
         Some(numpat::spread),
         "Returns a count of unique pattern subscriptions.",
@@ -83,6 +65,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         "shardchannels",
         -2,
         PUBSUB | LOADING | STALE,
+        KeySpec::NONE,
         channels::shard_local,
         None,
         "Returns the active shard channels.",
@@ -92,6 +75,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         "shardnumsub",
         -2,
         PUBSUB | LOADING | STALE,
+        KeySpec::NONE,
         numsub::shard_local,
         None,
         "Returns the count of subscribers of shard channels.",
@@ -101,6 +85,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         "help",
         2,
         LOADING | STALE,
+        KeySpec::NONE,
         help,
         None,
         "Returns helpful text about the different subcommands.",
@@ -113,6 +98,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "subscribe",
         -2,
         PUBSUB | NOSCRIPT | LOADING | STALE,
+        KeySpec::NONE,
         subscribe::local,
         None,
         "Listens for messages published to channels.",
@@ -122,6 +108,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "unsubscribe",
         -1,
         PUBSUB | NOSCRIPT | LOADING | STALE,
+        KeySpec::NONE,
         unsubscribe::local,
         None,
         "Stops listening to messages posted to channels.",
@@ -131,6 +118,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "psubscribe",
         -2,
         PUBSUB | NOSCRIPT | LOADING | STALE,
+        KeySpec::NONE,
         psubscribe::local,
         None,
         "Listens for messages published to channels that match one or more patterns.",
@@ -140,6 +128,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "punsubscribe",
         -1,
         PUBSUB | NOSCRIPT | LOADING | STALE,
+        KeySpec::NONE,
         punsubscribe::local,
         None,
         "Stops listening to messages published to channels that match one or more patterns.",
@@ -149,6 +138,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "publish",
         3,
         PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE | NODE_WIDE,
+        KeySpec::NONE,
         publish::local,
         Some(publish::spread),
         "Posts a message to a channel.",

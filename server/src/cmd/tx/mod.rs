@@ -250,28 +250,7 @@ fn client_of(shard: &Shard, id: u64) -> Option<Rc<std::cell::RefCell<ClientState
 
 const TX: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
 
-#[allow(clippy::too_many_arguments)]
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    local: super::LocalFn,
-    summary: &'static str,
-    since: &'static str,
-) -> CommandSpec {
-    CommandSpec::new(
-        "transactions",
-        name,
-        arity,
-        flags,
-        keys,
-        local,
-        None,
-        summary,
-        since,
-    )
-}
+super::family_spec!("transactions");
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec(
@@ -280,6 +259,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         TX,
         KeySpec::NONE,
         multi::local,
+        None,
         "Mark the start of a transaction block",
         "1.2.0",
     ),
@@ -289,6 +269,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
         KeySpec::NONE,
         exec::local,
+        None,
         "Execute all commands issued after MULTI",
         "1.2.0",
     ),
@@ -298,6 +279,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         TX,
         KeySpec::NONE,
         discard::local,
+        None,
         "Discard all commands issued after MULTI",
         "2.0.0",
     ),
@@ -307,6 +289,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         TX,
         KeySpec::ALL,
         watch::local,
+        None,
         "Watch the given keys to determine execution of the MULTI/EXEC block",
         "2.2.0",
     ),
@@ -316,6 +299,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         TX,
         KeySpec::NONE,
         unwatch::local,
+        None,
         "Forget about all watched keys",
         "2.2.0",
     ),
