@@ -225,6 +225,11 @@ impl RocksConfig {
         });
         opts.set_memtable_prefix_bloom_ratio(0.05);
         opts.set_memtable_whole_key_filtering(true);
+        // An overwrite no larger than the value it replaces rewrites that memtable entry instead of adding
+        // a version: a slot's skiplist stays one entry per key (measured: pipelined SET 113-120K -> 150K/s).
+        // The entry keeps its old sequence number, so range deletes and snapshots switch memtables first
+        // (server/src/storage, `Store::switch_memtables`); the family is never iterated backwards.
+        opts.set_inplace_update_support(true);
         opts
     }
 

@@ -400,6 +400,10 @@ impl<'a> SlotWriter<'a> {
                 .cache_forget(self.writes.iter().map(|(pk, _)| &pk[..]));
             return Err(e);
         }
+        if self.wiped.is_some() {
+            // Range tombstones went in: see Store::switch_memtables.
+            self.store.switch_memtables()?;
+        }
         if let Some(next) = self.next_version {
             self.store.set_next_version(self.slot, next);
         }

@@ -418,6 +418,23 @@ impl Store {
         Ok(())
     }
 
+    /// Switches every family to a new memtable (one atomic flush, not waited for). The data and raft
+    /// families update values in place in their mutable memtable (`inplace_update_support`), which keeps
+    /// the entry's old sequence number; so after a range delete no entry older than the tombstone may stay
+    /// in a mutable memtable (a later in-place write would hide behind the tombstone), and a snapshot must
+    /// not see a mutable memtable that later writes change. The switch happens before this returns.
+    pub fn switch_memtables(&self) -> Result<(), StorageError> {
+        let cfs: Vec<_> = [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, RAFT_CF]
+            .into_iter()
+            .chain(Family::ALL.iter().map(|f| f.cf_name()))
+            .filter_map(|name| self.db.cf_handle(name))
+            .collect();
+        let mut opts = rocksdb::FlushOptions::default();
+        opts.set_wait(false);
+        self.db.flush_cfs_opt(&cfs, &opts)?;
+        Ok(())
+    }
+
     /// A node metadata value.
     pub fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self.db.get(KeyCodec::meta_key(name))?)

@@ -311,6 +311,8 @@ impl Store {
         // A directory with a manifest must hold a complete export, so an earlier one's goes first.
         remove_if_present(&manifest_path)?;
         let (lo, hi) = KeyCodec::slot_range(slot);
+        // Values updated in place in a mutable memtable would change under the snapshot.
+        self.switch_memtables()?;
         let snapshot = self.db.snapshot();
         let mut files = Vec::new();
         for family in SnapshotFamily::ALL {
@@ -404,6 +406,7 @@ impl Store {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         self.db.write_opt(batch, &wo)?;
+        self.switch_memtables()?;
         for family in SnapshotFamily::ALL {
             if manifest.file(family).is_some() {
                 self.ingest(family, dir)?;
