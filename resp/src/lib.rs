@@ -69,5 +69,5 @@ pub mod reply;
 pub mod request;
 
 pub use error::ProtocolError;
-pub use reply::{DoubleFormat, Protocol, Reply};
+pub use reply::{BulkArray, DoubleFormat, Protocol, Reply};
 pub use request::{Limits, Request, RequestDecoder};

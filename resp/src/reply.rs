@@ -4,8 +4,10 @@
 //! with `HELLO`. Each variant maps to what the matching Redis `addReply*` call sends in each
 //! protocol (a RESP3 map is a flat array in RESP2, a boolean an integer, and so on).
 //!
-//! Scalars with data go through redis-protocol's borrowed-frame encoders, which write from
-//! `&[u8]` without cloning `Bytes` (a clone may allocate). Aggregates are written as a header
+//! Integers and bulk strings — most replies — are the same bytes in RESP2 and RESP3 and are written
+//! here: redis-protocol sizes each frame first, counting digits with `f64::log10` (6% of LRANGE 100's
+//! CPU, and wrong past 15 digits, see `settle`). The other scalars with data go through its
+//! borrowed-frame encoders, which write from `&[u8]` without cloning `Bytes`. Aggregates are written as a header
 //! followed by each element in turn, so no frame tree is ever built. Fixed replies (`+OK`,
 //! nulls) are constants. Errors are written here: Redis errors may carry any byte (the
 //! `'%c'` of a protocol error, a quoted user key) and redis-protocol's error frames are `&str`.
@@ -71,6 +73,45 @@ pub enum Reply {
     /// RESP3 an array of 2-element arrays; RESP2 a flat array of 2n (Redis 7's WITHSCORES and WITHVALUES
     /// replies: ZRANGE, ZPOPMIN with a count, ZRANDMEMBER, HRANDFIELD, ...).
     Pairs(Vec<(Reply, Reply)>),
+    /// Bytes already encoded, identical in RESP2 and RESP3: an array of bulk strings built by
+    /// [`BulkArray`] while a command reads its elements (LRANGE), with no `Reply` per element.
+    Encoded(Bytes),
+}
+
+/// Writes an array of `n` bulk strings straight into its RESP encoding (the same bytes in RESP2 and
+/// RESP3). For replies of many elements read in one pass: one buffer instead of a `Bytes` and a
+/// `Reply` per element (LRANGE 100: ~15% of its CPU went to building and walking those).
+#[derive(Debug)]
+pub struct BulkArray {
+    buf: BytesMut,
+    left: usize,
+}
+
+impl BulkArray {
+    /// An array of exactly `n` elements of about `bytes` bytes in all.
+    pub fn new(n: usize, bytes: usize) -> BulkArray {
+        let mut buf = BytesMut::with_capacity(16 + bytes + n * 16);
+        header(b'*', n, &mut buf);
+        BulkArray { buf, left: n }
+    }
+
+    /// Appends the next element.
+    pub fn push(&mut self, data: &[u8]) {
+        debug_assert!(self.left > 0, "more elements than announced");
+        self.left = self.left.saturating_sub(1);
+        put_bulk(data, &mut self.buf);
+    }
+
+    /// Elements still to push.
+    pub fn left(&self) -> usize {
+        self.left
+    }
+
+    /// The reply; every announced element must have been pushed.
+    pub fn finish(self) -> Reply {
+        assert_eq!(self.left, 0, "fewer elements than announced");
+        Reply::Encoded(self.buf.freeze())
+    }
 }
 
 impl Reply {
@@ -93,8 +134,8 @@ impl Reply {
             Reply::SimpleOwned(text) => simple(proto, text, out),
             Reply::Error(text) => line(b'-', text, out),
             Reply::StaticError(text) => line(b'-', text.as_bytes(), out),
-            Reply::Integer(n) => integer(proto, *n, out),
-            Reply::Bulk(data) => bulk(proto, data, out),
+            Reply::Integer(n) => put_integer(*n, out),
+            Reply::Bulk(data) => put_bulk(data, out),
             Reply::Null if resp3 => out.extend_from_slice(b"_\r\n"),
             Reply::Null => out.extend_from_slice(b"$-1\r\n"),
             Reply::NullArray if resp3 => out.extend_from_slice(b"_\r\n"),
@@ -143,13 +184,14 @@ impl Reply {
                 if resp3 {
                     line(b',', text.as_bytes(), out);
                 } else {
-                    bulk(proto, text.as_bytes(), out);
+                    put_bulk(text.as_bytes(), out);
                 }
             }
             Reply::Boolean(b) if resp3 => boolean(*b, out),
-            Reply::Boolean(b) => integer(proto, i64::from(*b), out),
-            Reply::Verbatim { text, .. } if !resp3 => bulk(proto, text, out),
+            Reply::Boolean(b) => put_integer(i64::from(*b), out),
+            Reply::Verbatim { text, .. } if !resp3 => put_bulk(text, out),
             Reply::Verbatim { format, text } => verbatim(format, text, out),
+            Reply::Encoded(bytes) => out.extend_from_slice(bytes),
         }
     }
 }
@@ -164,34 +206,6 @@ fn simple(proto: Protocol, text: &[u8], out: &mut BytesMut) {
         Protocol::Resp3 => {
             let frame = Frame3::SimpleString {
                 data: text,
-                attributes: None,
-            };
-            frame3(&frame, out, fallback)
-        }
-    }
-}
-
-fn integer(proto: Protocol, n: i64, out: &mut BytesMut) {
-    let fallback = |out: &mut BytesMut| put_integer(n, out);
-    match proto {
-        Protocol::Resp2 => frame2(&Frame2::Integer(n), out, fallback),
-        Protocol::Resp3 => {
-            let frame = Frame3::Number {
-                data: n,
-                attributes: None,
-            };
-            frame3(&frame, out, fallback)
-        }
-    }
-}
-
-fn bulk(proto: Protocol, data: &[u8], out: &mut BytesMut) {
-    let fallback = |out: &mut BytesMut| put_bulk(data, out);
-    match proto {
-        Protocol::Resp2 => frame2(&Frame2::BulkString(data), out, fallback),
-        Protocol::Resp3 => {
-            let frame = Frame3::BlobString {
-                data,
                 attributes: None,
             };
             frame3(&frame, out, fallback)
@@ -260,22 +274,15 @@ fn settle(
 
 /// `:<n>\r\n`
 fn put_integer(n: i64, out: &mut BytesMut) {
-    let mut digits = Digits::new(n.unsigned_abs());
-    if n < 0 {
-        digits.push_front(b'-');
-    }
-    out.reserve(digits.len() + 3);
-    out.put_u8(b':');
-    out.put_slice(digits.as_bytes());
-    out.put_slice(b"\r\n");
+    put_line(b':', itoa::Buffer::new().format(n).as_bytes(), out);
 }
 
 /// `$<len>\r\n<data>\r\n`
 fn put_bulk(data: &[u8], out: &mut BytesMut) {
+    out.reserve(data.len() + 24);
     header(b'$', data.len(), out);
-    out.reserve(data.len() + 2);
-    out.put_slice(data);
-    out.put_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// `=<len>\r\n<format>:<text>\r\n`
@@ -288,48 +295,20 @@ fn put_verbatim(format: &[u8; 3], text: &[u8], out: &mut BytesMut) {
     out.put_slice(b"\r\n");
 }
 
-/// Decimal digits of an integer, right-aligned in a stack buffer.
-struct Digits {
-    buf: [u8; 21],
-    start: usize,
-}
-
-impl Digits {
-    fn new(mut n: u64) -> Self {
-        let mut d = Digits {
-            buf: [0; 21],
-            start: 21,
-        };
-        loop {
-            d.push_front(b'0' + (n % 10) as u8);
-            n /= 10;
-            if n == 0 {
-                return d;
-            }
-        }
-    }
-
-    fn push_front(&mut self, b: u8) {
-        self.start -= 1;
-        self.buf[self.start] = b;
-    }
-
-    fn len(&self) -> usize {
-        self.buf.len() - self.start
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[self.start..]
-    }
-}
-
 /// `<prefix><n>\r\n`
 fn header(prefix: u8, n: usize, out: &mut BytesMut) {
-    let digits = Digits::new(n as u64);
-    out.reserve(digits.len() + 3);
-    out.put_u8(prefix);
-    out.put_slice(digits.as_bytes());
-    out.put_slice(b"\r\n");
+    put_line(prefix, itoa::Buffer::new().format(n).as_bytes(), out);
+}
+
+/// `<prefix><digits>\r\n` in one copy (a header is written per element of every array reply).
+#[inline]
+fn put_line(prefix: u8, digits: &[u8], out: &mut BytesMut) {
+    let mut line = [0u8; 24];
+    let n = digits.len();
+    line[0] = prefix;
+    line[1..1 + n].copy_from_slice(digits);
+    line[1 + n..3 + n].copy_from_slice(b"\r\n");
+    out.extend_from_slice(&line[..3 + n]);
 }
 
 /// `<prefix><text>\r\n` with line breaks in `text` turned into spaces.

@@ -299,3 +299,41 @@ fn fallback_writers_match_the_library_encoders() {
         enc(&Reply::Simple("PONG"), Resp3)
     );
 }
+
+#[test]
+fn bulk_array_encodes_as_the_array_of_bulk_strings() {
+    for n in [0usize, 1, 3, 12] {
+        let items: Vec<Vec<u8>> = (0..n).map(|i| vec![b'x'; i * 7]).collect();
+        let mut b = BulkArray::new(n, 0);
+        for item in &items {
+            b.push(item);
+        }
+        assert_eq!(b.left(), 0);
+        let encoded = b.finish();
+        let array = Reply::Array(
+            items
+                .iter()
+                .map(|i| Reply::Bulk(Bytes::copy_from_slice(i)))
+                .collect(),
+        );
+        for proto in [Resp2, Resp3] {
+            assert_eq!(enc(&encoded, proto), enc(&array, proto), "{n} {proto:?}");
+        }
+    }
+    let mut b = BulkArray::new(2, 4);
+    b.push(b"ab");
+    b.push(b"");
+    check(
+        b.finish(),
+        "*2\r\n$2\r\nab\r\n$0\r\n\r\n",
+        "*2\r\n$2\r\nab\r\n$0\r\n\r\n",
+    );
+}
+
+#[test]
+#[should_panic(expected = "fewer elements than announced")]
+fn bulk_array_must_be_complete() {
+    let mut b = BulkArray::new(2, 0);
+    b.push(b"only one");
+    let _ = b.finish();
+}

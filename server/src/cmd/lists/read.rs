@@ -3,10 +3,12 @@
 //! LINDEX is one point read at `head + index`; LRANGE seeks to `head + start` and reads only the slice, so
 //! both cost the same on a list of ten elements or ten million.
 
-use bytes::Bytes;
-use resp::Reply;
+use std::ops::ControlFlow;
 
-use super::elements::{corrupt, offset, range, read_run, At};
+use bytes::Bytes;
+use resp::{BulkArray, Reply};
+
+use super::elements::{corrupt, offset, range, scan, At};
 use crate::cmd::args::parse_i64;
 use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
@@ -30,10 +32,14 @@ pub fn lrange(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         return Ok(Reply::Array(Vec::new()));
     };
     let at = At::of(&ctx.shard.store, ctx.db, key, &l);
-    let elements = read_run(at, l.meta.head + from, to - from + 1, true)?;
-    Ok(Reply::Array(
-        elements.into_iter().map(Reply::Bulk).collect(),
-    ))
+    let n = to - from + 1;
+    // Encoded while read: no Bytes or Reply per element.
+    let mut out = BulkArray::new(n as usize, 0);
+    scan(at, l.meta.head + from, n, true, |_, v| {
+        out.push(v);
+        ControlFlow::Continue(())
+    })?;
+    Ok(out.finish())
 }
 
 pub fn lindex(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
