@@ -320,7 +320,10 @@ async fn sync_writer(shared: &Shared, w: &mut Writer) -> Result<(), EngineError>
             EngineError::io("fdatasync", shared.dir.join(segment::file_name(w.seg)), e)
         })?;
         w.unsynced = false;
-        shared.state.borrow_mut().stats.fsyncs += 1;
+        let mut st = shared.state.borrow_mut();
+        st.stats.fsyncs += 1;
+        // Recorded by the next batch of this segment, so recovery knows this range is stable.
+        st.sync_mark = Some((w.seg, w.end));
     }
     shared.state.borrow_mut().synced(upto);
     Ok(())

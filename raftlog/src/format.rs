@@ -61,6 +61,9 @@ pub enum RecordKind {
     Applied = 6,
     /// Forgets the group entirely: entries, markers and purge state.
     RemoveGroup = 7,
+    /// Segment `term` was fdatasynced through byte `index` (written without `sync_each_batch`, at the
+    /// start of the first batch after a sync). Recovery never cuts a tail inside that range.
+    SyncMark = 8,
 }
 
 impl RecordKind {
@@ -73,6 +76,7 @@ impl RecordKind {
             5 => Self::Committed,
             6 => Self::Applied,
             7 => Self::RemoveGroup,
+            8 => Self::SyncMark,
             _ => return None,
         })
     }

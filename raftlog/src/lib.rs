@@ -103,11 +103,11 @@
 //! |---|---|---|
 //! | 0 | 4 | crc32c of bytes 4..(32 + payload length) |
 //! | 4 | 4 | payload length (at most 1 GiB) |
-//! | 8 | 1 | kind: 1 entry, 2 truncate, 3 purge, 4 vote, 5 committed, 6 applied, 7 remove group |
+//! | 8 | 1 | kind: 1 entry, 2 truncate, 3 purge, 4 vote, 5 committed, 6 applied, 7 remove group, 8 sync mark |
 //! | 9 | 3 | reserved, 0 |
 //! | 12 | 4 | group id |
-//! | 16 | 8 | term (entry, purge; else 0) |
-//! | 24 | 8 | index: the entry's index; truncate: first index removed; purge: last index removed |
+//! | 16 | 8 | term (entry, purge); sync mark: the segment; else 0 |
+//! | 24 | 8 | index: the entry's index; truncate: first index removed; purge: last index removed; sync mark: bytes of that segment fdatasynced |
 //! | 32 | n | payload: the entry; the vote/marker value; purge: the caller's purge marker |
 //!
 //! **Replay** applies records in log order: an entry must follow its group's last entry (or, in
@@ -138,9 +138,12 @@
 //! open such a log. [`EngineOptions::tolerate_unsynced_tail`] is for those logs: the first
 //! invalid batch of the last segment ends the log. It and everything after it are cut off
 //! (logged, and counted in [`RecoveryReport`]'s `dropped_*` fields), and the engine opens with
-//! the valid prefix. The price is that real corruption in the last segment is also "repaired"
+//! the valid prefix. Real corruption of the last segment's *unsynced* part is also "repaired"
 //! by cutting instead of being reported, taking every later batch with it; that is the accepted
-//! cost of not syncing each batch. Sealed segments are always synced before the next one is
+//! cost of not syncing each batch. What an fdatasync covered is not cut: after each sync
+//! ([`Engine::fsync`]) the next batch of that segment starts with a *sync mark* (segment, bytes
+//! synced), and damage below a mark found among the valid batches after it is
+//! [`EngineError::Corrupt`] in both modes (a lost write cannot explain it). Sealed segments are always synced before the next one is
 //! created, so damage in one cannot come from a lost unsynced write: it is reported as
 //! corruption in both modes. A log written with
 //! `sync_each_batch = false` and opened strictly is still safe after a process crash (one write

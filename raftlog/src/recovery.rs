@@ -26,7 +26,9 @@
 //!   failing the open: the rest of the segment is cut off like a torn tail, and the report counts
 //!   what went (`dropped_*`). Without per-batch fsyncs a power loss can keep a later write and
 //!   lose an earlier one, so a hole followed by valid batches is an expected outcome there; and a
-//!   log may not skip a hole, so everything after it has to go. Damage in a sealed segment is
+//!   log may not skip a hole, so everything after it has to go. Unless a sync mark in a valid
+//!   batch after the hole says an fdatasync covered it: then it is corruption of stable data and
+//!   is reported. Damage in a sealed segment is
 //!   still corruption (sealed segments are synced before the next one is created, so no lost
 //!   write explains it), as are damaged segment headers (synced at creation) and contradicting
 //!   records (replay never reaches a record after a hole).
@@ -247,7 +249,18 @@ pub(crate) async fn recover(dir: &Path, opts: &EngineOptions) -> Result<Recovere
                     };
                     return Err(EngineError::corrupt(path, stop, why));
                 }
-                let dropped = count_batches(&mut win, stop + BATCH_ALIGN).await?;
+                let (dropped, synced) = count_batches(&mut win, stop + BATCH_ALIGN).await?;
+                if let Some((mark, at)) = synced.filter(|&(mark, _)| mark > stop) {
+                    // An fsync covered the damaged bytes: no lost write explains them.
+                    return Err(EngineError::corrupt(
+                        path,
+                        stop,
+                        format!(
+                            "invalid data at {stop} lies in the part fsynced through {mark} \
+                             (sync mark in the batch at {at})"
+                        ),
+                    ));
+                }
                 let bytes = garbage_end - stop;
                 let r = &mut rec.report;
                 r.dropped_at = Some((seq, stop));
@@ -306,15 +319,32 @@ async fn sync_dir(dir: &Path) -> Result<(), EngineError> {
     d.sync().await.map_err(|e| EngineError::io("fsync", dir, e))
 }
 
-/// Valid batches at or after `from` (scanning past damage), for the report of a cut.
-async fn count_batches(win: &mut Window<'_>, from: u64) -> Result<u64, EngineError> {
+/// Valid batches at or after `from` (scanning past damage), for the report of a cut, and the
+/// furthest sync mark of this segment among them with the offset of its batch.
+async fn count_batches(
+    win: &mut Window<'_>,
+    from: u64,
+) -> Result<(u64, Option<(u64, u64)>), EngineError> {
     let mut n = 0;
+    let mut synced: Option<(u64, u64)> = None;
     let mut pos = from;
     while let Some((at, span)) = find_valid_batch(win, pos).await? {
         n += 1;
+        let seq = win.seq;
+        let whole = win.get(at, span).await?;
+        if let BatchParse::Valid { records, .. } = parse_batch(whole, seq, at) {
+            for (_, r) in records {
+                if r.kind == RecordKind::SyncMark
+                    && r.term == seq
+                    && synced.is_none_or(|(m, _)| r.index > m)
+                {
+                    synced = Some((r.index, at));
+                }
+            }
+        }
         pos = at + span;
     }
-    Ok(n)
+    Ok((n, synced))
 }
 
 /// Builds the write position of the last segment: its end and the partial block before it.
@@ -464,6 +494,8 @@ fn apply(
             g.markers[k] = Some(bytes::Bytes::copy_from_slice(r.payload));
             g.marker_seg[k] = Some(seq);
         }
+        // Only read when deciding a cut (see `synced_past`).
+        RecordKind::SyncMark => {}
         RecordKind::RemoveGroup => {
             rec.groups.remove(&gid);
             for s in rec.segments.values_mut() {

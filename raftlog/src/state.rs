@@ -115,6 +115,10 @@ pub(crate) struct State {
     /// go into it starts a new segment instead. (A segment number, not a flag: it may be set again
     /// by a flush that completes after a batch already moved on, and must not rotate twice.)
     pub rotate_early: Option<u64>,
+    /// `(segment, offset)` an fdatasync made stable, to be logged as a [`RecordKind::SyncMark`] at
+    /// the start of the next batch if that batch is in the same segment. Not a batch of its own: an
+    /// idle log stays idle.
+    pub sync_mark: Option<(u64, u64)>,
 }
 
 impl State {
@@ -147,6 +151,7 @@ impl State {
             dir,
             segment_size: opts.segment_size,
             rotate_early: None,
+            sync_mark: None,
         }
     }
 
@@ -203,7 +208,7 @@ impl State {
                 let path = self.dir.join(crate::segment::file_name(seg));
                 self.segments.insert(seg, Segment::new(path, None, 0));
             }
-            self.pending = Some(PendingBatch {
+            let mut batch = PendingBatch {
                 seq: self.next_batch,
                 seg,
                 start,
@@ -211,7 +216,21 @@ impl State {
                 count: 0,
                 entries: 0,
                 appends: 0,
-            });
+            };
+            if let Some((mark_seg, synced)) = self.sync_mark.take() {
+                if mark_seg == seg {
+                    format::encode_record(
+                        &mut batch.body,
+                        RecordKind::SyncMark,
+                        0,
+                        mark_seg,
+                        synced,
+                        &[],
+                    );
+                    batch.count += 1;
+                }
+            }
+            self.pending = Some(batch);
             self.next_batch += 1;
         }
         let p = self

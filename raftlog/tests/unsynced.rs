@@ -248,6 +248,17 @@ struct Written {
 }
 
 fn write_log(dir: &Path, opts: EngineOptions, n: usize, per_batch: u64) -> Written {
+    write_log_synced(dir, opts, n, per_batch, usize::MAX)
+}
+
+/// Like [`write_log`], with an explicit `fsync()` before batch `sync_before`.
+fn write_log_synced(
+    dir: &Path,
+    opts: EngineOptions,
+    n: usize,
+    per_batch: u64,
+    sync_before: usize,
+) -> Written {
     let path = dir.to_path_buf();
     let segment_size = opts.segment_size;
     run(move || async move {
@@ -258,6 +269,9 @@ fn write_log(dir: &Path, opts: EngineOptions, n: usize, per_batch: u64) -> Writt
             contents: Vec::new(),
         };
         for k in 0..n {
+            if k == sync_before {
+                e.fsync().await.unwrap();
+            }
             let g = (k as u32) % GROUPS;
             let es: Vec<_> = (0..per_batch)
                 .map(|j| entry(g, next[g as usize] + j, 1))
@@ -430,4 +444,49 @@ fn damage_in_a_sealed_segment_is_corruption_even_when_tolerant() {
         Ok(_) => panic!("tolerant open cut a sealed segment"),
     }
     assert_eq!(common::segment_files(d.path()).len(), segs.len());
+}
+
+#[test]
+fn damage_before_a_sync_mark_is_corruption_even_when_tolerant() {
+    let src = tempfile::tempdir().unwrap();
+    // fsync() after batch 9: batch 10 carries the mark "synced through the end of batch 9".
+    let w = write_log_synced(src.path(), nosync(), 20, 2, 10);
+    let (seq, _) = w.at[0];
+    assert!(w.at.iter().all(|&(s, _)| s == seq), "one segment expected");
+    let seg = seg_path(src.path(), seq);
+    let full = std::fs::read(&seg).unwrap();
+    let damaged = |k: usize| {
+        let d = copy_dir(src.path());
+        let mut bytes = full.clone();
+        bytes[w.at[k].1 as usize + 40] ^= 0x10;
+        std::fs::write(seg_path(d.path(), seq), &bytes).unwrap();
+        d
+    };
+    let tolerant = EngineOptions {
+        tolerate_unsynced_tail: true,
+        ..nosync()
+    };
+    // Damage in the synced part is corruption of acknowledged, fsynced data: refused, nothing cut.
+    for k in [0, 4, 9] {
+        let d = damaged(k);
+        match open_with(d.path(), tolerant.clone()) {
+            Err(EngineError::Corrupt { offset, reason, .. }) => {
+                assert_eq!(offset, w.at[k].1, "batch {k}");
+                assert!(reason.contains("fsynced through"), "batch {k}: {reason}");
+            }
+            Err(other) => panic!("batch {k}: {other}"),
+            Ok(_) => panic!("batch {k}: tolerant open cut synced data"),
+        }
+        assert_eq!(std::fs::read(seg_path(d.path(), seq)).unwrap(), {
+            let mut b = full.clone();
+            b[w.at[k].1 as usize + 40] ^= 0x10;
+            b
+        });
+    }
+    // After the synced part (the batch with the mark included) it is still a lost unsynced write.
+    for k in [10, 14] {
+        let d = damaged(k);
+        let r = open_tolerant_expect_prefix(d.path(), &w, k);
+        assert_eq!(r.dropped_at, Some((seq, w.at[k].1)), "batch {k}: {r:?}");
+    }
 }
