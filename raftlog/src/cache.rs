@@ -37,6 +37,11 @@ impl CacheBudget {
         }
     }
 
+    /// Whether payloads are cached at all (`cache_bytes` > 0).
+    pub fn enabled(&self) -> bool {
+        self.cap > 0
+    }
+
     /// Bytes of payload currently cached.
     pub fn bytes(&self) -> usize {
         self.bytes

@@ -501,7 +501,16 @@ impl Engine {
         range: Range<u64>,
         max_bytes: usize,
     ) -> Result<Vec<Entry>, EngineError> {
+        self.written_before_read().await?;
         crate::read::read(&self.shared, group, range, max_bytes).await
+    }
+
+    /// Without a payload cache, what a read may ask for must be in the files first.
+    async fn written_before_read(&self) -> Result<(), EngineError> {
+        if self.shared.state.borrow().cache.enabled() {
+            return Ok(());
+        }
+        self.wait_batch(u64::MAX).await
     }
 
     /// Hands every present entry of the `wanted` (group, index range) pairs to `f`, in the order
@@ -522,6 +531,9 @@ impl Engine {
         wanted: &[(GroupId, Range<u64>)],
         f: impl FnMut(GroupId, Entry) -> Result<(), E>,
     ) -> Result<(), ReadManyError<E>> {
+        self.written_before_read()
+            .await
+            .map_err(ReadManyError::Engine)?;
         crate::read::read_in_log_order(&self.shared, wanted, f).await
     }
 
@@ -565,16 +577,23 @@ fn stage_entry(st: &mut State, group: GroupId, e: Entry) -> Result<(), EngineErr
         offset: staged.offset,
         len: staged.len,
     };
-    let len = e.payload.len();
-    let cached = Cached {
-        payload: e.payload,
-        batch: staged.batch,
-    };
-    st.groups
-        .entry(group)
-        .or_default()
-        .push(e.index, slot, Some(cached));
-    st.cache.admit(group, e.index, staged.batch, len);
+    if st.cache.enabled() {
+        let len = e.payload.len();
+        let cached = Cached {
+            payload: e.payload,
+            batch: staged.batch,
+        };
+        st.groups
+            .entry(group)
+            .or_default()
+            .push(e.index, slot, Some(cached));
+        st.cache.admit(group, e.index, staged.batch, len);
+    } else {
+        st.groups
+            .entry(group)
+            .or_default()
+            .push(e.index, slot, None);
+    }
     let live = st
         .segments
         .get_mut(&staged.seg)

@@ -31,6 +31,10 @@ pub struct EngineOptions {
     /// costs two extra fsyncs, three without `sync_each_batch`). Default 64 MiB.
     pub segment_size: u64,
     /// Budget for payloads kept in memory for reads (bytes), shared by all groups. Default 64 MiB.
+    /// 0 keeps no payloads at all: a read first waits until every batch staged before it is
+    /// written, then reads the segments. For logs that are not read back while running
+    /// (single-member groups, whose log is only read at start-up), it saves the caching work of
+    /// every append.
     pub cache_bytes: usize,
     /// Pre-allocate (`fallocate`) each segment to `segment_size` when it is created without a
     /// prefilled spare (`prefill` off, or no spare ready at a rotation), and again after recovery

@@ -362,3 +362,44 @@ fn an_unpurged_group_pins_old_segments_and_is_reported() {
         e.close().await.unwrap();
     });
 }
+
+/// With `cache_bytes = 0` no payload is kept: a read right after a staged (not yet written) append
+/// waits for the write and reads the file, in both read paths, and nothing is ever cached.
+#[test]
+fn without_a_cache_reads_wait_for_the_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    run(move || async move {
+        let opts = EngineOptions {
+            cache_bytes: 0,
+            ..small_opts()
+        };
+        let e = Engine::open(&path, opts.clone()).await.unwrap();
+        let mut want = Vec::new();
+        for i in 1..=50u64 {
+            let es = vec![entry(1, i, 1)];
+            drop(e.append_staged(1, es.clone()).unwrap());
+            want.extend(es);
+            if i % 10 == 0 {
+                // Staged, not yet written: the read must wait for the batch, not read a hole.
+                assert!(e.durable_batch() < e.wait_batch(u64::MAX).batch());
+                assert_eq!(e.read(1, 1..i + 1).await.unwrap(), want);
+                let mut seen = Vec::new();
+                e.read_in_log_order::<std::convert::Infallible>(&[(1, 1..i + 1)], |_, en| {
+                    seen.push(en);
+                    Ok(())
+                })
+                .await
+                .unwrap();
+                assert_eq!(seen, want);
+            }
+        }
+        let s = e.stats();
+        assert_eq!(s.cache_hits, 0, "{s:?}");
+        assert!(s.disk_entries >= 50, "{s:?}");
+        e.close().await.unwrap();
+        let e = reopen(&path, opts).await;
+        assert_eq!(e.read(1, 1..51).await.unwrap(), want);
+        e.close().await.unwrap();
+    });
+}

@@ -258,8 +258,9 @@ async fn open_log(
         // A log written without an fsync per batch may have lost an unsynced tail out of order in a
         // power loss; that tail was never promised to survive one.
         tolerate_unsynced_tail: !synced,
-        // Entries are read back only by a replay at start (and, later, by replication): keep little.
-        cache_bytes: 4 << 20,
+        // Entries are read back only by a replay at start (single-member groups): keep none in memory.
+        // Groups with peers (replication) read right after appending and will want a cache again.
+        cache_bytes: 0,
         ..Default::default()
     };
     let started = Instant::now();
