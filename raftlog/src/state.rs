@@ -426,3 +426,46 @@ pub(crate) fn truncate_live(segments: &mut BTreeMap<u64, Segment>, group: GroupI
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_at(seg: u64, offset: u64) -> State {
+        State::new(
+            PathBuf::from("/nonexistent"),
+            &EngineOptions::default(),
+            Groups::default(),
+            BTreeMap::new(),
+            (seg, offset),
+        )
+    }
+
+    fn stage_one(st: &mut State) -> u64 {
+        st.stage(RecordKind::Entry, 1, 1, 1, b"x").unwrap().seg
+    }
+
+    /// The flusher asks for an early rotation after a flush of segment N; that flush can complete
+    /// after a later batch already moved to N + 1. The request must then not rotate N + 1 as well
+    /// (under 50 clients it once made a near-empty segment every MiB).
+    #[test]
+    fn early_rotation_applies_only_to_the_segment_it_names() {
+        let mut st = state_at(2, 8192);
+        st.rotate_early = Some(1);
+        assert_eq!(
+            stage_one(&mut st),
+            2,
+            "a stale request rotated the new segment"
+        );
+        assert_eq!(st.rotate_early, None);
+
+        let mut st = state_at(2, 8192);
+        st.rotate_early = Some(2);
+        assert_eq!(stage_one(&mut st), 3);
+
+        // An empty segment is never left for another one.
+        let mut st = state_at(2, SEGMENT_HEADER_LEN);
+        st.rotate_early = Some(2);
+        assert_eq!(stage_one(&mut st), 2);
+    }
+}
