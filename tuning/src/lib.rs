@@ -19,6 +19,14 @@ use serde::{Deserialize, Serialize};
 /// server asserts the two agree).
 pub const DATA_PREFIX_LEN: usize = 3;
 
+/// Length of every key of the raft column family (`slot · FF · FE`, one per slot).
+pub const RAFT_KEY_LEN: usize = 4;
+
+/// Locks RocksDB keeps for in-place memtable updates (it hashes a key to one). Each instance has one
+/// writer and its readers are on the same thread, so there is no contention to spread; a small array
+/// stays in cache, where the default 10,000 made the lock a cache miss on every write.
+const INPLACE_UPDATE_LOCKS: usize = 16;
+
 /// Errors found while validating a RocksDB configuration.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TuningError {
@@ -230,6 +238,24 @@ impl RocksConfig {
         // The entry keeps its old sequence number, so range deletes and snapshots switch memtables first
         // (server/src/storage, `Store::switch_memtables`); the family is never iterated backwards.
         opts.set_inplace_update_support(true);
+        opts.set_inplace_update_locks(INPLACE_UPDATE_LOCKS);
+        opts
+    }
+
+    /// Options for the raft column family: one key per slot, rewritten by every write of the slot and read
+    /// only by point lookups (and whole-slot exports). A hash memtable with the whole key as its prefix
+    /// makes the in-place rewrite one bucket lookup instead of a walk through a skiplist of the core's
+    /// 2048 keys (measured: that walk was ~5% of a pipelined SET).
+    pub fn raft_cf_options(&self, cores: usize, cache: &rocksdb::Cache) -> rocksdb::Options {
+        let mut opts = self.cf_options(cores, cache);
+        opts.set_prefix_extractor(rocksdb::SliceTransform::create_fixed_prefix(RAFT_KEY_LEN));
+        opts.set_memtable_factory(rocksdb::MemtableFactory::HashSkipList {
+            bucket_count: 4096,
+            height: 4,
+            branching_factor: 4,
+        });
+        opts.set_inplace_update_support(true);
+        opts.set_inplace_update_locks(INPLACE_UPDATE_LOCKS);
         opts
     }
 

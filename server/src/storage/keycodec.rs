@@ -41,6 +41,9 @@ pub type KeyBuf = SmallVec<[u8; 64]>;
 pub const META_PREFIX: [u8; 2] = [0xFF, 0xFF];
 /// Length of the `slot · db` prefix of a data key.
 pub const DATA_PREFIX_LEN: usize = 3;
+
+/// Length of every key of the raft family (`slot · FF · FE`); its memtable hashes on the whole key.
+pub const RAFT_KEY_LEN: usize = 4;
 /// Length of the `slot · FE · db` prefix of an expire-index key.
 pub const EXPIRE_PREFIX_LEN: usize = 4;
 
@@ -223,7 +226,7 @@ impl KeyCodec {
 
     /// Where a slot's last applied Raft log id is kept, in the `raft` family (a slot-range key, so a
     /// snapshot of the slot can carry it).
-    pub fn slot_applied_key(slot: SlotId) -> [u8; 4] {
+    pub fn slot_applied_key(slot: SlotId) -> [u8; RAFT_KEY_LEN] {
         let s = slot.0.to_be_bytes();
         [s[0], s[1], SLOT_META_DB, SLOT_APPLIED]
     }

@@ -122,9 +122,11 @@ impl Store {
         // Each slot's last applied log id is rewritten by every write: in a family of its own, updated in
         // place in the memtable, it stays a few thousand keys instead of one memtable entry per write
         // among the data (measured: +33% pipelined SET throughput).
-        let mut raft_opts = cfg.cf_options(cores, &cache);
-        raft_opts.set_inplace_update_support(true);
-        cfs.push(ColumnFamilyDescriptor::new(RAFT_CF, raft_opts));
+        const _: () = assert!(tuning::RAFT_KEY_LEN == keycodec::RAFT_KEY_LEN);
+        cfs.push(ColumnFamilyDescriptor::new(
+            RAFT_CF,
+            cfg.raft_cf_options(cores, &cache),
+        ));
         let db = Arc::new(DB::open_cf_descriptors(&db_opts, path, cfs)?);
         let _ = db_slot.set(Arc::downgrade(&db));
         let mut write_opts = WriteOptions::default();
