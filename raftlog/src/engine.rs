@@ -297,7 +297,14 @@ impl Engine {
         let mut appended = false;
         let mut result = Ok(());
         for e in entries {
-            if let Err(err) = stage_entry(&mut st, group, e) {
+            if let Err(err) = stage_entry(
+                &mut st,
+                group,
+                e.index,
+                e.term,
+                &e.payload,
+                Some(&e.payload),
+            ) {
                 result = Err(err);
                 break;
             }
@@ -310,6 +317,25 @@ impl Engine {
             st.wake_flusher();
         }
         result.map(|()| self.ticket(st.barrier()))
+    }
+
+    /// [`Self::append_staged`] for one entry whose payload is borrowed: it is copied into the batch
+    /// (and into the cache, when there is one), so a caller can encode entries into one reused buffer.
+    pub fn append_staged_slice(
+        &self,
+        group: GroupId,
+        index: u64,
+        term: u64,
+        payload: &[u8],
+    ) -> Result<Durable, EngineError> {
+        let mut st = self.shared.state.borrow_mut();
+        st.check_open()?;
+        stage_entry(&mut st, group, index, term, payload, None)?;
+        if let Some(p) = st.pending.as_mut() {
+            p.appends += 1;
+        }
+        st.wake_flusher();
+        Ok(self.ticket(st.barrier()))
     }
 
     /// Removes `group`'s entries with index >= `from` (a conflicting suffix). Visible at once;
@@ -555,44 +581,50 @@ impl Engine {
     }
 }
 
-/// Stages one entry of `group` and indexes it.
-fn stage_entry(st: &mut State, group: GroupId, e: Entry) -> Result<(), EngineError> {
+/// Stages one entry of `group` and indexes it; `owned` is the payload as `Bytes` if the caller has
+/// it (the cache then shares it instead of copying).
+fn stage_entry(
+    st: &mut State,
+    group: GroupId,
+    index: u64,
+    term: u64,
+    payload: &[u8],
+    owned: Option<&Bytes>,
+) -> Result<(), EngineError> {
     let g = st.groups.entry(group).or_default();
-    g.check_append(e.index).map_err(|c| match c {
+    g.check_append(index).map_err(|c| match c {
         AppendConflict::NotNext { expected } => EngineError::NotNext {
             group,
-            index: e.index,
+            index,
             expected,
         },
         AppendConflict::Purged { purged } => EngineError::BelowPurged {
             group,
-            index: e.index,
+            index,
             purged,
         },
     })?;
-    let staged = st.stage(RecordKind::Entry, group, e.term, e.index, &e.payload)?;
+    let staged = st.stage(RecordKind::Entry, group, term, index, payload)?;
     let slot = Slot {
-        term: e.term,
+        term,
         seg: staged.seg,
         offset: staged.offset,
         len: staged.len,
     };
     if st.cache.enabled() {
-        let len = e.payload.len();
         let cached = Cached {
-            payload: e.payload,
+            payload: owned
+                .cloned()
+                .unwrap_or_else(|| Bytes::copy_from_slice(payload)),
             batch: staged.batch,
         };
         st.groups
             .entry(group)
             .or_default()
-            .push(e.index, slot, Some(cached));
-        st.cache.admit(group, e.index, staged.batch, len);
+            .push(index, slot, Some(cached));
+        st.cache.admit(group, index, staged.batch, payload.len());
     } else {
-        st.groups
-            .entry(group)
-            .or_default()
-            .push(e.index, slot, None);
+        st.groups.entry(group).or_default().push(index, slot, None);
     }
     let live = st
         .segments
@@ -600,7 +632,7 @@ fn stage_entry(st: &mut State, group: GroupId, e: Entry) -> Result<(), EngineErr
         .expect("staging registers the segment")
         .live
         .entry(group)
-        .or_insert(e.index);
-    *live = (*live).max(e.index);
+        .or_insert(index);
+    *live = (*live).max(index);
     Ok(())
 }

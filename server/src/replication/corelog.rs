@@ -22,7 +22,7 @@
 //! history) and moves the slot's purge point up to its applied index, so its next entry gets the
 //! next index and is never mistaken for an applied one.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ops::Range;
 use std::path::Path;
 
@@ -97,7 +97,13 @@ pub struct CoreLog {
     purged: Vec<Cell<u64>>,
     /// Payload bytes appended since the last purge (what a restart would replay).
     since_purge: Cell<u64>,
+    /// Where entries are encoded before the engine copies them into its batch (reused: no allocation
+    /// per write).
+    scratch: RefCell<Vec<u8>>,
 }
+
+/// Largest encoding buffer kept for the next entry (bigger ones, from big values, are freed).
+const SCRATCH_KEEP: usize = 64 << 10;
 
 /// The log id of entry `index` of a single-member group.
 pub fn solo_log_id(index: u64) -> LogId {
@@ -130,18 +136,21 @@ enum WireRef<'a> {
 
 /// Encodes `entry` as entry `index` of its slot's log (openraft's `Entry` format).
 pub fn encode_entry(entry: &LogEntry, index: u64) -> Result<Bytes, LogError> {
+    encode_entry_into(entry, index, Vec::new()).map(Bytes::from)
+}
+
+/// [`encode_entry`] appended to `buf` (returned).
+fn encode_entry_into(entry: &LogEntry, index: u64, buf: Vec<u8>) -> Result<Vec<u8>, LogError> {
     let log_id = solo_log_id(index);
     let e = EntryRef {
         log_id: &log_id,
         payload: PayloadRef::Normal(WireRef::V1(entry)),
     };
-    postcard::to_allocvec(&e)
-        .map(Bytes::from)
-        .map_err(|err| LogError::Encode {
-            slot: entry.slot.0,
-            index,
-            reason: err.to_string(),
-        })
+    postcard::to_extend(&e, buf).map_err(|err| LogError::Encode {
+        slot: entry.slot.0,
+        index,
+        reason: err.to_string(),
+    })
 }
 
 fn decode_entry(slot: u16, e: &Entry) -> Result<RaftEntry, LogError> {
@@ -220,6 +229,7 @@ impl CoreLog {
             purged: (0..n).map(|_| Cell::new(0)).collect(),
             slots,
             since_purge: Cell::new(0),
+            scratch: RefCell::new(Vec::new()),
         };
         for slot in log.slots.clone() {
             let gs = log.engine.group_state(slot as u32);
@@ -254,17 +264,19 @@ impl CoreLog {
     pub fn append(&self, entry: &LogEntry) -> Result<(u64, u64), LogError> {
         let slot = entry.slot;
         let index = self.next_index(slot);
-        let payload = encode_entry(entry, index)?;
+        let mut buf = self.scratch.take();
+        buf.clear();
+        let payload = encode_entry_into(entry, index, buf)?;
         self.since_purge
             .set(self.since_purge.get() + payload.len() as u64);
-        let ticket = self.engine.append_staged(
-            slot.0 as u32,
-            [Entry {
-                index,
-                term: SOLO_TERM,
-                payload,
-            }],
-        )?;
+        let staged = self
+            .engine
+            .append_staged_slice(slot.0 as u32, index, SOLO_TERM, &payload);
+        // A huge entry's buffer is not kept.
+        if payload.capacity() <= SCRATCH_KEEP {
+            self.scratch.replace(payload);
+        }
+        let ticket = staged?;
         self.last[self.at(slot)].set(index);
         Ok((index, ticket.batch()))
     }
