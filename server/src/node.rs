@@ -133,6 +133,9 @@ async fn core_main(
     mesh: MeshBuilder<MeshMsgAlias, glommio::channels::channel_mesh::Full>,
 ) -> Result<(), NodeError> {
     let core_err = |message: String| NodeError::Core { core, message };
+    // RocksDB counts into a thread-local perf context on every read step unless told not to; nothing here
+    // reads those counters.
+    rocksdb::perf::set_perf_stats(rocksdb::perf::PerfStatsLevel::Disable);
     let (senders, receivers) = mesh
         .join()
         .await
