@@ -311,10 +311,7 @@ impl Engine {
             appended = true;
         }
         if appended {
-            if let Some(p) = st.pending.as_mut() {
-                p.appends += 1;
-            }
-            st.wake_flusher();
+            appended_one(&mut st);
         }
         result.map(|()| self.ticket(st.barrier()))
     }
@@ -331,10 +328,7 @@ impl Engine {
         let mut st = self.shared.state.borrow_mut();
         st.check_open()?;
         stage_entry(&mut st, group, index, term, payload, None)?;
-        if let Some(p) = st.pending.as_mut() {
-            p.appends += 1;
-        }
-        st.wake_flusher();
+        appended_one(&mut st);
         Ok(self.ticket(st.barrier()))
     }
 
@@ -527,16 +521,7 @@ impl Engine {
         range: Range<u64>,
         max_bytes: usize,
     ) -> Result<Vec<Entry>, EngineError> {
-        self.written_before_read().await?;
         crate::read::read(&self.shared, group, range, max_bytes).await
-    }
-
-    /// Without a payload cache, what a read may ask for must be in the files first.
-    async fn written_before_read(&self) -> Result<(), EngineError> {
-        if self.shared.state.borrow().cache.enabled() {
-            return Ok(());
-        }
-        self.wait_batch(u64::MAX).await
     }
 
     /// Hands every present entry of the `wanted` (group, index range) pairs to `f`, in the order
@@ -557,9 +542,6 @@ impl Engine {
         wanted: &[(GroupId, Range<u64>)],
         f: impl FnMut(GroupId, Entry) -> Result<(), E>,
     ) -> Result<(), ReadManyError<E>> {
-        self.written_before_read()
-            .await
-            .map_err(ReadManyError::Engine)?;
         crate::read::read_in_log_order(&self.shared, wanted, f).await
     }
 
@@ -579,6 +561,14 @@ impl Engine {
             None => Ok(()),
         }
     }
+}
+
+/// Counts an `append` call whose entries are staged, and wakes the flusher for them.
+fn appended_one(st: &mut State) {
+    if let Some(p) = st.pending.as_mut() {
+        p.appends += 1;
+    }
+    st.wake_flusher();
 }
 
 /// Stages one entry of `group` and indexes it; `owned` is the payload as `Bytes` if the caller has
@@ -611,20 +601,19 @@ fn stage_entry(
         offset: staged.offset,
         len: staged.len,
     };
-    if st.cache.enabled() {
-        let cached = Cached {
-            payload: owned
-                .cloned()
-                .unwrap_or_else(|| Bytes::copy_from_slice(payload)),
-            batch: staged.batch,
-        };
-        st.groups
-            .entry(group)
-            .or_default()
-            .push(index, slot, Some(cached));
+    let cached = st.cache.enabled().then(|| Cached {
+        payload: owned
+            .cloned()
+            .unwrap_or_else(|| Bytes::copy_from_slice(payload)),
+        batch: staged.batch,
+    });
+    let cache = cached.is_some();
+    st.groups
+        .entry(group)
+        .or_default()
+        .push(index, slot, cached);
+    if cache {
         st.cache.admit(group, index, staged.batch, payload.len());
-    } else {
-        st.groups.entry(group).or_default().push(index, slot, None);
     }
     let live = st
         .segments

@@ -52,6 +52,7 @@ use crate::error::{EngineError, ReadManyError};
 use crate::format::{decode_record, RecordKind};
 use crate::group::RangeSnapshot;
 use crate::segment;
+use crate::state::State;
 
 /// Runs queued ahead of the chunk being delivered.
 const READS_AHEAD: usize = 2;
@@ -119,6 +120,9 @@ struct Plan {
     files: BTreeMap<u64, Rc<DmaFile>>,
     coalesce: Coalesce,
     entries: usize,
+    /// Without a payload cache: the batch that must be written before the planned misses can be read
+    /// (everything staged when the plan was taken).
+    written_by: Option<u64>,
 }
 
 /// Sorts the wanted ranges by group and merges overlapping ones, so that every entry is planned
@@ -151,7 +155,6 @@ fn plan(
     let mut guard = shared.state.borrow_mut();
     let st = &mut *guard;
     let mut cursors = Vec::new();
-    let mut files = BTreeMap::new();
     let (mut hits, mut misses) = (0u64, 0u64);
     for (group, range) in normalize(wanted) {
         let Some(snap) = st
@@ -161,27 +164,8 @@ fn plan(
         else {
             continue;
         };
-        let uncached = snap.slots.len() - snap.cached.len();
         hits += snap.cached.len() as u64;
-        misses += uncached as u64;
-        let mut last_seg = None;
-        for (pos, slot) in snap.slots[..uncached].iter().enumerate() {
-            if last_seg == Some(slot.seg) || files.contains_key(&slot.seg) {
-                continue;
-            }
-            last_seg = Some(slot.seg);
-            let Some(file) = st.segments.get(&slot.seg).and_then(|s| s.file.clone()) else {
-                return Err(EngineError::corrupt(
-                    st.dir.join(segment::file_name(slot.seg)),
-                    slot.offset,
-                    format!(
-                        "group {group} entry {} points to a segment that is not open",
-                        snap.first + pos as u64
-                    ),
-                ));
-            };
-            files.insert(slot.seg, file);
-        }
+        misses += (snap.slots.len() - snap.cached.len()) as u64;
         cursors.push(Cursor {
             group,
             snap,
@@ -195,16 +179,51 @@ fn plan(
         .enumerate()
         .map(|(i, c)| Reverse((c.snap.slots[0].seg, c.snap.slots[0].offset, i)))
         .collect();
-    Ok(Plan {
+    // Without a cache, the misses may not be written yet (their segment not even created): their files
+    // are taken once they are (see `execute`).
+    let written_by = (!st.cache.enabled() && misses > 0).then(|| st.barrier());
+    let mut plan = Plan {
         cursors,
         heap,
-        files,
+        files: BTreeMap::new(),
         coalesce,
         entries: (hits + misses) as usize,
-    })
+        written_by,
+    };
+    if written_by.is_none() {
+        plan.open_files(st)?;
+    }
+    Ok(plan)
 }
 
 impl Plan {
+    /// Takes a handle on every segment file holding a planned miss.
+    fn open_files(&mut self, st: &State) -> Result<(), EngineError> {
+        for c in &self.cursors {
+            let uncached = c.snap.slots.len() - c.snap.cached.len();
+            let mut last_seg = None;
+            for (pos, slot) in c.snap.slots[..uncached].iter().enumerate() {
+                if last_seg == Some(slot.seg) || self.files.contains_key(&slot.seg) {
+                    continue;
+                }
+                last_seg = Some(slot.seg);
+                let Some(file) = st.segments.get(&slot.seg).and_then(|s| s.file.clone()) else {
+                    return Err(EngineError::corrupt(
+                        st.dir.join(segment::file_name(slot.seg)),
+                        slot.offset,
+                        format!(
+                            "group {} entry {} points to a segment that is not open",
+                            c.group,
+                            c.snap.first + pos as u64
+                        ),
+                    ));
+                };
+                self.files.insert(slot.seg, file);
+            }
+        }
+        Ok(())
+    }
+
     /// The next entries in log order, up to the first miss that does not fit the current run.
     fn next_chunk(&mut self) -> Option<Chunk> {
         let mut run: Option<Run> = None;
@@ -292,6 +311,16 @@ async fn execute<E>(
     mut plan: Plan,
     f: &mut impl FnMut(GroupId, Entry) -> Result<(), E>,
 ) -> Result<(), ReadManyError<E>> {
+    if let Some(batch) = plan.written_by.take() {
+        let written = crate::flush::Durable {
+            shared: shared.clone(),
+            batch,
+            registered: None,
+        };
+        written.await.map_err(ReadManyError::Engine)?;
+        plan.open_files(&shared.state.borrow())
+            .map_err(ReadManyError::Engine)?;
+    }
     let mut ahead = VecDeque::new();
     let mut reads = 0usize;
     let mut planned = false;

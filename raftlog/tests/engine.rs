@@ -270,11 +270,7 @@ fn purge_deletes_segments_and_keeps_markers() {
             }
             e.sync().await.unwrap();
             max_segments = max_segments.max(e.segments().len());
-            let disk: u64 = common::segment_files(&path)
-                .iter()
-                .map(|p| std::fs::metadata(p).unwrap().len())
-                .sum();
-            max_bytes = max_bytes.max(disk);
+            max_bytes = max_bytes.max(common::segment_bytes(&path));
         }
         // Every group purges, so nothing pins old segments for long.
         assert!(e.groups_pinning_oldest_segment().len() <= 4);
@@ -432,6 +428,46 @@ fn borrowed_payloads_are_copied_in() {
         e.close().await.unwrap();
         let e = reopen(&path, opts).await;
         assert_eq!(e.read(4, 1..21).await.unwrap(), want);
+        e.close().await.unwrap();
+    });
+}
+
+/// Without a cache, a read that has to wait for the write still returns the log as it was when it was
+/// called: entries appended while it waits are not part of it (nor can they fail it).
+#[test]
+fn without_a_cache_a_waiting_read_is_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    run(move || async move {
+        let opts = EngineOptions {
+            cache_bytes: 0,
+            ..small_opts()
+        };
+        let e = Engine::open(&path, opts).await.unwrap();
+        let first: Vec<_> = (1..=10).map(|i| entry(1, i, 1)).collect();
+        drop(e.append_staged(1, first.clone()).unwrap());
+        let later = async {
+            drop(
+                e.append_staged(1, (11..=20).map(|i| entry(1, i, 1)))
+                    .unwrap(),
+            );
+        };
+        let (read, ()) = futures_lite::future::zip(e.read(1, 1..u64::MAX), later).await;
+        assert_eq!(read.unwrap(), first);
+        let mut seen = Vec::new();
+        let all = e.read_in_log_order::<std::convert::Infallible>(&[(1, 1..u64::MAX)], |_, en| {
+            seen.push(en);
+            Ok(())
+        });
+        let later = async {
+            drop(
+                e.append_staged(1, (21..=30).map(|i| entry(1, i, 1)))
+                    .unwrap(),
+            );
+        };
+        let (res, ()) = futures_lite::future::zip(all, later).await;
+        res.unwrap();
+        assert_eq!(seen.len(), 20);
         e.close().await.unwrap();
     });
 }
