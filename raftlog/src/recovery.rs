@@ -197,7 +197,7 @@ pub(crate) async fn recover(dir: &Path, opts: &EngineOptions) -> Result<Recovere
     }
     for (i, (seq, path)) in list.iter().enumerate() {
         let (seq, path) = (*seq, path.as_path());
-        let mut is_last = i + 1 == list.len();
+        let is_last = i + 1 == list.len();
         let file = segment::open(path).await?;
         let mut size = file
             .file_size()
@@ -272,7 +272,6 @@ pub(crate) async fn recover(dir: &Path, opts: &EngineOptions) -> Result<Recovere
                     path.display(),
                 );
                 log::warn!("{msg}");
-                is_last = true;
             } else {
                 log::warn!(
                     "raftlog: cutting a torn tail of {} bytes off {} at offset {stop}",
@@ -494,7 +493,7 @@ fn apply(
             g.markers[k] = Some(bytes::Bytes::copy_from_slice(r.payload));
             g.marker_seg[k] = Some(seq);
         }
-        // Only read when deciding a cut (see `synced_past`).
+        // Only read when deciding a cut (see `count_batches`).
         RecordKind::SyncMark => {}
         RecordKind::RemoveGroup => {
             rec.groups.remove(&gid);

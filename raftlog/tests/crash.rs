@@ -191,7 +191,7 @@ fn sigkill_while_prefilling_a_spare() {
     for segment_size in [64u64 << 20, 1 << 20] {
         let dir = tempfile::tempdir().unwrap();
         let spare = dir.path().join("spare.tmp");
-        let first = dir.path().join(format!("{:020}.seg", 1));
+        let first = common::seg_path(dir.path(), 1);
         let mut c = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", NAME, "--nocapture"])
             .env(CHILD_ENV, dir.path())

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use bytes::Bytes;
-use common::{entry, payload, run, segment_files, Rng};
+use common::{entry, payload, run, segment_bytes, segment_files, Rng};
 use raftlog::{Engine, EngineError, EngineOptions, Entry, GroupId, ReadManyError};
 
 const GROUPS: u32 = 60;
@@ -184,20 +184,7 @@ async fn check(
         );
     }
     assert!(by_group.is_empty(), "unwanted groups delivered");
-    raftlog::EngineStats {
-        cache_hits: after.cache_hits - before.cache_hits,
-        disk_entries: after.disk_entries - before.disk_entries,
-        disk_reads: after.disk_reads - before.disk_reads,
-        disk_bytes_read: after.disk_bytes_read - before.disk_bytes_read,
-        ..Default::default()
-    }
-}
-
-fn segment_bytes(dir: &Path) -> u64 {
-    segment_files(dir)
-        .iter()
-        .map(|p| std::fs::metadata(p).unwrap().len())
-        .sum()
+    after.since(&before)
 }
 
 #[test]

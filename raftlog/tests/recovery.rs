@@ -351,7 +351,7 @@ fn damaged_segments_are_reported_not_skipped() {
     // A blank last segment (crash while creating it) is removed; nothing is lost.
     let d = copy_dir(src.path());
     let next = segs.len() as u64 + 1;
-    let blank = d.path().join(format!("{next:020}.seg"));
+    let blank = common::seg_path(d.path(), next);
     std::fs::write(&blank, vec![0u8; 8192]).unwrap();
     let dd = d.path().to_path_buf();
     let o = small.clone();

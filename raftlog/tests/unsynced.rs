@@ -11,10 +11,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use common::{entry, run};
+use common::{entry, run, seg_path, segment_bytes};
 use raftlog::{Engine, EngineError, EngineOptions, Entry, GroupId, RecoveryReport};
 
 const GROUPS: u32 = 4;
@@ -167,13 +167,6 @@ fn batch_numbers_and_wait_batch() {
     });
 }
 
-fn disk_sum(dir: &Path) -> u64 {
-    common::segment_files(dir)
-        .iter()
-        .map(|p| std::fs::metadata(p).unwrap().len())
-        .sum()
-}
-
 #[test]
 fn rotation_and_deletion_sync_the_unsynced_tail() {
     let dir = tempfile::tempdir().unwrap();
@@ -198,7 +191,7 @@ fn rotation_and_deletion_sync_the_unsynced_tail() {
         assert!(s.segments_created >= 4, "{s:?}");
         // One fdatasync per rotation: the sealed segment, before the next one is created.
         assert_eq!(s.fsyncs, s.segments_created - 1, "{s:?}");
-        assert_eq!(e.disk_bytes(), disk_sum(&path));
+        assert_eq!(e.disk_bytes(), segment_bytes(&path));
         // Purging everything makes the old segments deletable; the purge records must be
         // stable before the files go.
         let mut purged_in = 0;
@@ -223,7 +216,7 @@ fn rotation_and_deletion_sync_the_unsynced_tail() {
         // still be in flight: comparing with `durable_batch` here would race with them).
         assert!(e.synced_batch() >= purged_in, "{after:?}");
         assert_eq!(e.segments().len(), common::segment_files(&path).len());
-        assert_eq!(e.disk_bytes(), disk_sum(&path));
+        assert_eq!(e.disk_bytes(), segment_bytes(&path));
         let snap = common::snapshot(&e).await;
         e.close().await.unwrap();
         snap
@@ -232,7 +225,7 @@ fn rotation_and_deletion_sync_the_unsynced_tail() {
     let after = run(move || async move {
         let e = common::reopen(&path, opts).await;
         let snap = common::snapshot(&e).await;
-        assert_eq!(e.disk_bytes(), disk_sum(&path));
+        assert_eq!(e.disk_bytes(), segment_bytes(&path));
         e.close().await.unwrap();
         snap
     });
@@ -300,10 +293,6 @@ fn copy_dir(from: &Path) -> tempfile::TempDir {
         std::fs::copy(&p, to.path().join(p.file_name().unwrap())).unwrap();
     }
     to
-}
-
-fn seg_path(dir: &Path, seq: u64) -> PathBuf {
-    dir.join(format!("{seq:020}.seg"))
 }
 
 /// Exact end of the batch starting at `start` in `bytes` (header: magic, body length, ...).

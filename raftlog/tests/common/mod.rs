@@ -97,6 +97,19 @@ impl Rng {
 }
 
 /// Segment files in `dir`, sorted.
+/// The file of segment `seq` in `dir`.
+pub fn seg_path(dir: &Path, seq: u64) -> std::path::PathBuf {
+    dir.join(format!("{seq:020}.seg"))
+}
+
+/// Bytes of every segment file in `dir`.
+pub fn segment_bytes(dir: &Path) -> u64 {
+    segment_files(dir)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum()
+}
+
 pub fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()

@@ -134,12 +134,8 @@ enum WireRef<'a> {
     V1(&'a LogEntry),
 }
 
-/// Encodes `entry` as entry `index` of its slot's log (openraft's `Entry` format).
-pub fn encode_entry(entry: &LogEntry, index: u64) -> Result<Bytes, LogError> {
-    encode_entry_into(entry, index, Vec::new()).map(Bytes::from)
-}
-
-/// [`encode_entry`] appended to `buf` (returned).
+/// Encodes `entry` as entry `index` of its slot's log (openraft's `Entry` format), appended to `buf`
+/// (returned).
 fn encode_entry_into(entry: &LogEntry, index: u64, buf: Vec<u8>) -> Result<Vec<u8>, LogError> {
     let log_id = solo_log_id(index);
     let e = EntryRef {
@@ -398,7 +394,7 @@ mod tests {
                 by: -7,
             })),
         };
-        let ours = encode_entry(&entry, 99).unwrap();
+        let ours = encode_entry_into(&entry, 99, Vec::new()).unwrap();
         let owned = RaftEntry {
             log_id: solo_log_id(99),
             payload: EntryPayload::Normal(WireEntry::V1(entry.clone())),
@@ -409,7 +405,7 @@ mod tests {
             &Entry {
                 index: 99,
                 term: 1,
-                payload: ours,
+                payload: ours.into(),
             },
         )
         .unwrap();

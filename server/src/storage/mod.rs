@@ -409,11 +409,7 @@ impl Store {
     /// Flushes the memtables of every column family in one atomic flush and waits for it: afterwards
     /// everything applied before the call is in SST files. Blocking; run it off the executor thread.
     pub fn flush_memtables(db: &DB) -> Result<(), StorageError> {
-        let cfs: Vec<_> = [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, RAFT_CF]
-            .into_iter()
-            .chain(Family::ALL.iter().map(|f| f.cf_name()))
-            .filter_map(|name| db.cf_handle(name))
-            .collect();
+        let cfs = all_families(db);
         let mut opts = rocksdb::FlushOptions::default();
         opts.set_wait(true);
         db.flush_cfs_opt(&cfs, &opts)?;
@@ -426,11 +422,7 @@ impl Store {
     /// in a mutable memtable (a later in-place write would hide behind the tombstone), and a snapshot must
     /// not see a mutable memtable that later writes change. The switch happens before this returns.
     pub fn switch_memtables(&self) -> Result<(), StorageError> {
-        let cfs: Vec<_> = [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, RAFT_CF]
-            .into_iter()
-            .chain(Family::ALL.iter().map(|f| f.cf_name()))
-            .filter_map(|name| self.db.cf_handle(name))
-            .collect();
+        let cfs = all_families(&self.db);
         let mut opts = rocksdb::FlushOptions::default();
         opts.set_wait(false);
         self.db.flush_cfs_opt(&cfs, &opts)?;
@@ -467,6 +459,15 @@ impl Store {
     pub fn flush_all(&self) -> Result<(), StorageError> {
         Store::flush_memtables(&self.db)
     }
+}
+
+/// Every column family of an instance (flushes take them all at once: `atomic_flush`).
+fn all_families(db: &DB) -> Vec<&rocksdb::ColumnFamily> {
+    [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, RAFT_CF]
+        .into_iter()
+        .chain(Family::ALL.iter().map(|f| f.cf_name()))
+        .filter_map(|name| db.cf_handle(name))
+        .collect()
 }
 
 impl Drop for Store {

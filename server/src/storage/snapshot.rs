@@ -279,9 +279,8 @@ fn sst_options(family: SnapshotFamily) -> rocksdb::Options {
     let cache = rocksdb::Cache::new_lru_cache(1 << 20);
     match family {
         SnapshotFamily::Default => cfg.data_cf_options(1, &cache),
-        SnapshotFamily::Sub | SnapshotFamily::Score | SnapshotFamily::Raft => {
-            cfg.member_cf_options(1, &cache)
-        }
+        SnapshotFamily::Sub | SnapshotFamily::Score => cfg.member_cf_options(1, &cache),
+        SnapshotFamily::Raft => cfg.raft_cf_options(1, &cache),
     }
 }
 
