@@ -180,7 +180,8 @@ impl Server {
     }
 
     /// Waits until what the server wrote after `offset` satisfies `done`, at most `timeout`, and returns
-    /// it. Cores finish starting one by one (a core's lines may follow the first answered PING).
+    /// it. A start's own lines (replays) are in before it returns, since they precede the "ready" line;
+    /// this is for what may be printed later.
     pub fn wait_log(
         &self,
         offset: usize,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::{Rng, SeedableRng};
 use redis_protocol::resp2::types::OwnedFrame;
-use slotkv_tests::{Raw, RedisServer, Server, ServerOptions};
+use slotkv_tests::{config_file, Raw, RedisServer, Server, ServerOptions};
 
 /// A key named `{prefix}N` that lives on `core` of a 2-core node.
 fn key_on(core: usize, prefix: &str) -> String {
@@ -895,9 +895,7 @@ fn random_glob_patterns_match_redis() {
 /// (memtables flushed at shutdown) and a kill -9 (replayed from the Raft log) must agree.
 #[test]
 fn same_size_overwrites_after_a_flush_stay_visible() {
-    let conf_dir = tempfile::tempdir().unwrap();
-    let conf = conf_dir.path().join("slotkv.toml");
-    std::fs::write(&conf, "value-cache-mb = 0\n").unwrap();
+    let conf = config_file("value-cache-mb = 0\n");
     let mut s = Server::with(ServerOptions {
         extra: vec!["--config".into(), conf.display().to_string()],
         ..Default::default()
