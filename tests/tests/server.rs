@@ -897,7 +897,7 @@ fn config_set_reaches_every_core() {
     assert_eq!(p["aof_fsync_policy"], "always");
     assert_ne!(p["wal_fsyncs"], "0");
 
-    // A live RocksDB option reaches every core's instance (RocksDB records it in a new OPTIONS file).
+    // A live RocksDB option reaches every core's instance (RocksDB records it in a new OPTIONS file)...
     assert_eq!(
         r.cmd_str(&["CONFIG", "SET", "rocksdb.write-buffer-mb", "32"]),
         "+OK\r\n"
@@ -925,8 +925,12 @@ fn config_set_reaches_every_core() {
             })
             .expect("an OPTIONS file");
         let text = std::fs::read_to_string(&newest).unwrap();
-        assert!(
-            text.contains("write_buffer_size=33554432"),
+        // ...in every column family: the data, both member families and the raft family.
+        let families = text.matches("[CFOptions ").count();
+        assert_eq!(families, 4, "core {core}: {}", newest.display());
+        assert_eq!(
+            text.matches("write_buffer_size=33554432").count(),
+            families,
             "core {core}: {}",
             newest.display()
         );
@@ -1065,6 +1069,23 @@ fn info_sections_and_keyspace() {
     assert!(stats["total_commands_processed"].parse::<u64>().unwrap() >= before + 5);
     assert!(stats["keyspace_misses"].parse::<u64>().unwrap() >= 5);
     assert!(stats["total_connections_received"].parse::<u64>().unwrap() >= 2);
+
+    // The memtable figure counts every column family: a hash's fields live outside the data family.
+    let memtables = |r: &mut Raw| {
+        info(r, "memory")["memory"]["rocksdb_memtables"]
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = memtables(&mut r);
+    let mut hset = redis::cmd("HSET");
+    hset.arg("bighash");
+    for i in 0..20_000 {
+        hset.arg(format!("field:{i:08}")).arg("x".repeat(100));
+    }
+    let added: u64 = hset.query(&mut con).unwrap();
+    assert_eq!(added, 20_000);
+    let after = memtables(&mut r);
+    assert!(after >= before + (2 << 20), "{before} -> {after}");
 
     // RESP3: a verbatim string.
     r.set_resp3(true);

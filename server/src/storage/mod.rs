@@ -444,14 +444,25 @@ impl Store {
         Ok(())
     }
 
-    /// An integer RocksDB property of the data column family (for INFO).
+    /// An integer RocksDB property summed over every column family (for INFO). Instance-wide properties
+    /// (the shared block cache's usage) are per instance: ask [`Store::instance_property_int`].
     pub fn property_int(&self, name: &str) -> Option<u64> {
+        all_families(&self.db)
+            .into_iter()
+            .map(|cf| self.db.property_int_value_cf(cf, name).ok().flatten())
+            .sum()
+    }
+
+    /// An integer RocksDB property of the instance (asked of the data column family).
+    pub fn instance_property_int(&self, name: &str) -> Option<u64> {
         self.db.property_int_value(name).ok().flatten()
     }
 
-    /// Applies live option changes.
+    /// Applies live column-family option changes to every family.
     pub fn set_options(&self, opts: &[(&str, &str)]) -> Result<(), StorageError> {
-        self.db.set_options(opts)?;
+        for cf in all_families(&self.db) {
+            self.db.set_options_cf(cf, opts)?;
+        }
         Ok(())
     }
 

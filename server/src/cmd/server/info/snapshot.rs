@@ -115,7 +115,7 @@ impl CoreSnapshot {
                 .unwrap_or(0),
             block_cache: shard
                 .store
-                .property_int("rocksdb.block-cache-usage")
+                .instance_property_int("rocksdb.block-cache-usage")
                 .unwrap_or(0),
             keyspace,
             pubsub: shard.pubsub.borrow().info(shard.node.cores > 1),
