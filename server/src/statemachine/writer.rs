@@ -400,15 +400,17 @@ impl<'a> SlotWriter<'a> {
                 .cache_forget(self.writes.iter().map(|(pk, _)| &pk[..]));
             return Err(e);
         }
-        if self.wiped.is_some() {
-            // Range tombstones went in: see Store::switch_memtables.
-            self.store.switch_memtables()?;
-        }
         if let Some(next) = self.next_version {
             self.store.set_next_version(self.slot, next);
         }
+        let wiped = self.wiped.is_some();
         if self.caching {
             self.store.cache_committed(self.clears_cache, self.writes);
+        }
+        if wiped {
+            // Range tombstones went in: see Store::switch_memtables. After the caches learnt of the write,
+            // which is in RocksDB whether or not the switch succeeds.
+            self.store.switch_memtables()?;
         }
         Ok(true)
     }
