@@ -543,3 +543,74 @@ fn a_corrupt_middle_of_the_log_stops_the_start_with_the_place() {
         "{err}"
     );
 }
+
+/// A write whose RocksDB apply fails after its entry went into the log is answered with an error and
+/// withdrawn from the log: after `kill -9` and a restart, none of the writes the client saw fail is there,
+/// and every acknowledged one is. RocksDB is made to fail by taking the names of the table files it
+/// creates next with directories: its next memtable flush fails, and a failed flush stops its writes.
+#[test]
+fn a_write_refused_by_rocksdb_does_not_come_back_after_a_restart() {
+    let cfg = config_file("[rocksdb]\nwrite-buffer-mb = 1\n");
+    let mut s = Server::with(ServerOptions {
+        cores: 1,
+        fsync: "always",
+        extra: vec!["--config".into(), cfg.to_str().unwrap().into()],
+    });
+    let core_dir = s.dir().join("core-0");
+    let mut blockers = Vec::new();
+    for n in 1..3000 {
+        let path = core_dir.join(format!("{n:06}.sst"));
+        if !path.exists() {
+            std::fs::create_dir(&path).unwrap();
+            blockers.push(path);
+        }
+    }
+    let mut r = s.raw();
+    let value = "v".repeat(1000);
+    let (mut acked, mut failed) = (Vec::new(), Vec::new());
+    for i in 0..20_000 {
+        let key = format!("refused:{i}");
+        let reply = r.cmd_str(&["SET", &key, &value]);
+        if reply == "+OK\r\n" {
+            acked.push((key, value.clone()));
+        } else {
+            assert!(reply.starts_with("-ERR storage error: "), "{reply:?}");
+            failed.push(key);
+            if failed.len() == 20 {
+                break;
+            }
+        }
+    }
+    assert_eq!(failed.len(), 20, "RocksDB never refused a write");
+    assert!(
+        acked.len() > 100,
+        "only {} writes before the refusals",
+        acked.len()
+    );
+    assert!(get_all(&mut r, &failed).iter().all(Option::is_none));
+
+    s.kill9();
+    for path in &blockers {
+        std::fs::remove_dir(path).unwrap();
+    }
+    s.restart();
+    assert_all_present(&s, &acked, "after the restart");
+    let mut r = s.raw();
+    let back: Vec<&String> = failed
+        .iter()
+        .zip(get_all(&mut r, &failed))
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        back.is_empty(),
+        "refused writes applied after the restart: {back:?}"
+    );
+    // The log goes on from where the withdrawn entries were.
+    assert_eq!(r.cmd_str(&["SET", "after", "x"]), "+OK\r\n");
+    s.kill9();
+    s.restart();
+    let mut r = s.raw();
+    assert_eq!(r.cmd_str(&["GET", "after"]), "$1\r\nx\r\n");
+    assert_all_present(&s, &acked, "after a second restart");
+}

@@ -286,9 +286,22 @@ impl Ctx<'_> {
             now_ms: self.now_ms,
             mutation,
         };
-        let (reply, seq) = self.shard.propose(&entry)?;
-        self.wait_seq = self.wait_seq.max(seq);
-        Ok(reply)
+        self.propose_entry(&entry)
+    }
+
+    /// Proposes a prepared entry and returns its reply; the connection waits for what the reply needs
+    /// durable (the entry, or the withdrawal of a failed one).
+    pub fn propose_entry(&mut self, entry: &LogEntry) -> Result<Reply, CmdError> {
+        match self.shard.propose(entry) {
+            Ok((reply, seq)) => {
+                self.wait_seq = self.wait_seq.max(seq);
+                Ok(reply)
+            }
+            Err(refused) => {
+                self.wait_seq = self.wait_seq.max(refused.wait);
+                Err(refused.error)
+            }
+        }
     }
 
     /// The connection; for connection-level commands, which always run on the connection's core.

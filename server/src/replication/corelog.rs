@@ -277,6 +277,16 @@ impl CoreLog {
         Ok((index, ticket.batch()))
     }
 
+    /// Withdraws the last entry of `slot`, appended as `index`, whose apply failed: the log is truncated
+    /// back to before it (on disk too, once the returned batch is durable), so a restart does not replay
+    /// a write whose client was told it failed. The next entry of the slot reuses the index.
+    pub fn withdraw(&self, slot: SlotId, index: u64) -> Result<u64, LogError> {
+        debug_assert_eq!(self.next_index(slot), index + 1);
+        let ticket = self.engine.truncate(slot.0 as u32, index)?;
+        self.last[self.at(slot)].set(index - 1);
+        Ok(ticket.batch())
+    }
+
     /// Payload bytes appended since the last purge.
     pub fn unpurged_bytes(&self) -> u64 {
         self.since_purge.get()

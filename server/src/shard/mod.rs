@@ -115,11 +115,33 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// A proposal that failed. `wait` is the log batch the error reply must wait for: when the entry was
+/// logged before its RocksDB write failed, the truncation that withdraws it — so a client that saw the
+/// error cannot see the write appear after a crash and restart.
+#[derive(Debug)]
+pub struct Refused {
+    pub error: CmdError,
+    pub wait: u64,
+}
+
+impl From<CmdError> for Refused {
+    fn from(error: CmdError) -> Refused {
+        Refused { error, wait: 0 }
+    }
+}
+
+impl From<Refused> for CmdError {
+    fn from(r: Refused) -> CmdError {
+        r.error
+    }
+}
+
 impl Shard {
     /// Proposes an entry to its slot's Raft group: applies it to this core's store, stages it in the
     /// slot's log with the applied log id in the same RocksDB batch, and returns the reply and the log
     /// batch the reply must wait for (0: the entry wrote nothing, so nothing is logged).
-    pub fn propose(&self, entry: &LogEntry) -> Result<(Reply, u64), CmdError> {
+    /// An entry whose RocksDB write fails after it was logged is withdrawn from the log (see [`Refused`]).
+    pub fn propose(&self, entry: &LogEntry) -> Result<(Reply, u64), Refused> {
         debug_assert_eq!(self.node.layout.core_of(entry.slot), self.core);
         let mut w = SlotWriter::new(&self.store, entry.slot, entry.db, entry.now_ms);
         let reply = statemachine::apply(entry, &mut w)?;
@@ -136,9 +158,32 @@ impl Shard {
             }
         });
         // The log first: a log that refuses the entry leaves the state untouched.
-        let (index, seq) = self.log.append(entry)?;
+        let (index, seq) = self.log.append(entry).map_err(CmdError::from)?;
         w.set_applied(&corelog::applied_value(&corelog::solo_log_id(index)));
-        w.commit()?;
+        if let Err(e) = w.commit() {
+            // RocksDB refused the write (a background error: failed flush, full disk). The entry must not
+            // come back at restart, when the log is replayed: the client is told it failed.
+            return Err(match self.log.withdraw(entry.slot, index) {
+                Ok(wait) => Refused {
+                    error: e.into(),
+                    wait,
+                },
+                Err(undo) => {
+                    log::error!(
+                        "slot {}: write failed ({e}) and could not be withdrawn from the log ({undo}); \
+                         a restart may apply it",
+                        entry.slot.0
+                    );
+                    Refused {
+                        error: CmdError::msg(format!(
+                            "ERR storage error: {e}; the write could not be withdrawn from the log \
+                             and may be applied after a restart"
+                        )),
+                        wait: 0,
+                    }
+                }
+            });
+        }
         if let Some(deadline) = new_deadline {
             self.expiry.note(entry.slot, entry.db, deadline);
         }

@@ -80,9 +80,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         return Ok(Reply::Integer(0));
     };
     let entry = restore_entry(&args[2], value, &c, ctx.now_ms);
-    let (reply, seq) = ctx.shard.propose(&entry)?;
-    ctx.wait_seq = ctx.wait_seq.max(seq);
-    Ok(reply)
+    ctx.propose_entry(&entry)
 }
 
 /// The keys are on different cores.

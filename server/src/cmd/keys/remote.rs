@@ -55,11 +55,14 @@ pub async fn read_live(
 pub async fn propose_durable(shard: &Rc<Shard>, entry: LogEntry) -> Result<Reply, CmdError> {
     let core = shard.node.layout.core_of(entry.slot);
     let run = move |s: Rc<Shard>| async move {
-        let (reply, seq) = s.propose(&entry)?;
+        let (result, seq) = match s.propose(&entry) {
+            Ok((reply, seq)) => (Ok(reply), seq),
+            Err(refused) => (Err(refused.error), refused.wait),
+        };
         if seq != 0 {
             s.durability.wait(seq).await;
         }
-        Ok(reply)
+        result
     };
     if core == shard.core {
         return run(shard.clone()).await;

@@ -222,7 +222,7 @@ async fn propose_on(shard: &Rc<Shard>, db: u8, key: &Bytes, op: ListOp) -> Reply
         };
         let (reply, seq) = match s.propose(&entry) {
             Ok(done) => done,
-            Err(e) => (e.to_reply(), 0),
+            Err(refused) => (refused.error.to_reply(), refused.wait),
         };
         let s = s.clone();
         Box::pin(async move {
