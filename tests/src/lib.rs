@@ -450,6 +450,46 @@ pub fn config_file(text: &str) -> tempfile::TempPath {
     f.into_temp_path()
 }
 
+/// Runs the server binary with `args` (and `--dir dir` when given) expecting it to refuse to start;
+/// returns its standard error. Backtraces are off so the message is what an operator would see.
+pub fn failed_start(args: &[&str], dir: Option<&Path>) -> String {
+    let mut cmd = std::process::Command::new(server_binary());
+    cmd.args(args)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    if let Some(dir) = dir {
+        cmd.arg("--dir").arg(dir);
+    }
+    let out = cmd.output().expect("run the server binary");
+    assert!(!out.status.success(), "{args:?} should fail to start");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Total of `N` over the `core C: replayed N Raft log entries ...` lines of a server log, and how many
+/// such lines there were.
+pub fn replayed(log: &str) -> (u64, usize) {
+    let mut total = 0;
+    let mut lines = 0;
+    for line in log.lines() {
+        let Some(pos) = line.find(": replayed ") else {
+            continue;
+        };
+        let rest = &line[pos + ": replayed ".len()..];
+        assert!(
+            rest.contains(" Raft log entries of "),
+            "unexpected replay line: {line}"
+        );
+        let n: u64 = rest
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no entry count in: {line}"));
+        total += n;
+        lines += 1;
+    }
+    (total, lines)
+}
+
 /// Encodes a command as a RESP array of bulk strings.
 pub fn encode_cmd(args: &[&[u8]]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();

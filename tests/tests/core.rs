@@ -242,13 +242,8 @@ fn restart_keeps_data_and_layout_is_checked() {
     s.stop();
 
     // The same folder with another core count is refused with a clear message.
-    let out = std::process::Command::new(slotkv_tests::server_binary())
-        .args(["--port", "0", "--cores", "1", "--no-pin", "--dir"])
-        .arg(s.dir())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err =
+        slotkv_tests::failed_start(&["--port", "0", "--cores", "1", "--no-pin"], Some(s.dir()));
     assert!(
         err.contains("created with 2 cores") && err.contains("--cores 2"),
         "{err}"
@@ -453,15 +448,7 @@ fn value_of_512_mb_round_trips() {
 
 #[test]
 fn bad_configuration_is_rejected_with_a_clear_message() {
-    let bin = slotkv_tests::server_binary();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(&bin)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args:?} should fail");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
+    let run = |args: &[&str]| slotkv_tests::failed_start(args, None);
     assert!(
         run(&["--fsync", "sometimes"]).contains("'sometimes' is not one of always, everysec, no")
     );
@@ -487,13 +474,8 @@ fn port_in_use_is_reported() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = holder.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(slotkv_tests::server_binary())
-        .args(["--port", &port.to_string(), "--no-pin", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err =
+        slotkv_tests::failed_start(&["--port", &port.to_string(), "--no-pin"], Some(dir.path()));
     assert!(
         err.contains("Could not create server TCP listening socket"),
         "{err}"

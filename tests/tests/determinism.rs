@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use slotkv_tests::{config_file, core_of, key_on, Raw, Server, ServerOptions};
+use slotkv_tests::{config_file, core_of, key_on, replayed, Raw, Server, ServerOptions};
 
 fn pick<'a>(rng: &mut StdRng, v: &[&'a str]) -> &'a str {
     v[rng.gen_range(0..v.len())]
@@ -121,16 +121,6 @@ fn contents(dir: &Path) -> BTreeMap<(String, String), Entries> {
     out
 }
 
-/// Total of `N` over the `core C: replayed N Raft log entries ...` lines of a server log.
-fn replayed(log: &str) -> u64 {
-    log.lines()
-        .filter_map(|l| {
-            let rest = &l[l.find(": replayed ")? + ": replayed ".len()..];
-            rest.split_whitespace().next()?.parse::<u64>().ok()
-        })
-        .sum()
-}
-
 /// Copies a folder tree.
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -228,8 +218,8 @@ fn one_log_applied_to_two_stores_gives_byte_identical_stores() {
     a.restart();
     let both = |l: &str| l.matches(": replayed ").count() == 2;
     let (in_a, in_b) = (
-        replayed(&a.wait_log(before, Duration::from_secs(30), both)),
-        replayed(&b.wait_log(0, Duration::from_secs(30), both)),
+        replayed(&a.wait_log(before, Duration::from_secs(30), both)).0,
+        replayed(&b.wait_log(0, Duration::from_secs(30), both)).0,
     );
     eprintln!("A replayed {in_a} entries on top of its flushed prefix, B replayed {in_b}");
     assert!(in_a > 0, "A replayed nothing: the test needs a lost tail");

@@ -17,32 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use slotkv_tests::{config_file, Raw, Server, ServerOptions};
-
-/// Total of `N` over the `core C: replayed N Raft log entries ...` lines of `log`, and how many such
-/// lines there were.
-fn replayed(log: &str) -> (u64, usize) {
-    let mut total = 0;
-    let mut lines = 0;
-    for line in log.lines() {
-        let Some(pos) = line.find(": replayed ") else {
-            continue;
-        };
-        let rest = &line[pos + ": replayed ".len()..];
-        assert!(
-            rest.contains(" Raft log entries of "),
-            "unexpected replay line: {line}"
-        );
-        let n: u64 = rest
-            .split_whitespace()
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no entry count in: {line}"));
-        total += n;
-        lines += 1;
-    }
-    (total, lines)
-}
+use slotkv_tests::{config_file, failed_start, replayed, Raw, Server, ServerOptions};
 
 /// An integer field of an INFO section.
 fn info_u64(r: &mut Raw, section: &str, field: &str) -> u64 {
@@ -527,17 +502,12 @@ fn a_corrupt_middle_of_the_log_stops_the_start_with_the_place() {
     let at = 4096 + (end - 4096) / 3;
     bytes[at] ^= 0xFF;
     std::fs::write(&seg, &bytes).unwrap();
-    let out = std::process::Command::new(slotkv_tests::server_binary())
-        .args([
-            "--port", "0", "--cores", "1", "--fsync", "always", "--no-pin", "--dir",
-        ])
-        .arg(s.dir())
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failed_start(
+        &[
+            "--port", "0", "--cores", "1", "--fsync", "always", "--no-pin",
+        ],
+        Some(s.dir()),
+    );
     assert!(
         err.contains("corrupt log") && err.contains("00000000000000000001.seg at offset"),
         "{err}"
