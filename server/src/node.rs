@@ -294,14 +294,24 @@ async fn open_log(
 /// from the log.
 async fn run_purger(shard: Rc<Shard>) {
     let threshold = shard.node.config.raft_log_purge_mb << 20;
+    // After a failed flush (RocksDB refusing writes), retries back off from 1 s to a minute: each one
+    // is logged, and a tight retry loop would fill the log of a node whose disk is already full.
+    let mut backoff = Duration::ZERO;
+    let mut next_try = Instant::now();
     while !shard.stop.get() {
         glommio::timer::sleep(Duration::from_millis(100)).await;
-        if shard.log.unpurged_bytes() >= threshold {
-            if let Err(e) = flush_and_purge(&shard).await {
-                log::error!(
-                    "core {}: cannot flush and purge the Raft log: {e}",
-                    shard.core
-                );
+        if shard.log.unpurged_bytes() >= threshold && Instant::now() >= next_try {
+            match flush_and_purge(&shard).await {
+                Ok(()) => backoff = Duration::ZERO,
+                Err(e) => {
+                    backoff = (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+                    next_try = Instant::now() + backoff;
+                    log::error!(
+                        "core {}: cannot flush and purge the Raft log (next try in {}s): {e}",
+                        shard.core,
+                        backoff.as_secs()
+                    );
+                }
             }
         }
     }

@@ -21,13 +21,19 @@ use slotkv_tests::{config_file, failed_start, replayed, Raw, Server, ServerOptio
 
 /// An integer field of an INFO section.
 fn info_u64(r: &mut Raw, section: &str, field: &str) -> u64 {
+    let text = info_field(r, section, field);
+    text.parse()
+        .unwrap_or_else(|_| panic!("INFO {section}: {field} is not an integer: {text}"))
+}
+
+/// A field of an INFO section, as text.
+fn info_field(r: &mut Raw, section: &str, field: &str) -> String {
     let info = r.cmd_str(&["INFO", section]);
     info.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")))
         .unwrap_or_else(|| panic!("INFO {section} has no {field}:\n{info}"))
         .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("INFO {section}: {field} is not an integer:\n{info}"))
+        .to_string()
 }
 
 /// GETs `keys` pipelined in batches; the values in order (`None` for a missing key).
@@ -536,6 +542,17 @@ fn a_write_refused_by_rocksdb_does_not_come_back_after_a_restart() {
         }
     }
     let mut r = s.raw();
+    // Keys that fall due while RocksDB refuses writes: the expiry cycle keeps failing on them.
+    for i in 0..20 {
+        assert_eq!(
+            r.cmd_str(&["SET", &format!("short:{i}"), "x", "PX", "300"]),
+            "+OK\r\n"
+        );
+    }
+    assert_eq!(
+        info_field(&mut r, "persistence", "aof_last_write_status"),
+        "ok"
+    );
     let value = "v".repeat(1000);
     let (mut acked, mut failed) = (Vec::new(), Vec::new());
     for i in 0..20_000 {
@@ -558,6 +575,18 @@ fn a_write_refused_by_rocksdb_does_not_come_back_after_a_restart() {
         acked.len()
     );
     assert!(get_all(&mut r, &failed).iter().all(Option::is_none));
+    // Operators see it, and the failing expiry cycle (ten a second) does not flood the log.
+    assert_eq!(
+        info_field(&mut r, "persistence", "aof_last_write_status"),
+        "err"
+    );
+    assert!(info_field(&mut r, "persistence", "storage_write_error").contains("IO error"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let complaints = s.log().matches("expiry of slot").count();
+    assert!(
+        (1..=2).contains(&complaints),
+        "{complaints} expiry failures logged"
+    );
 
     s.kill9();
     for path in &blockers {
@@ -578,6 +607,11 @@ fn a_write_refused_by_rocksdb_does_not_come_back_after_a_restart() {
     );
     // The log goes on from where the withdrawn entries were.
     assert_eq!(r.cmd_str(&["SET", "after", "x"]), "+OK\r\n");
+    assert_eq!(
+        info_field(&mut r, "persistence", "aof_last_write_status"),
+        "ok"
+    );
+    assert_eq!(info_field(&mut r, "persistence", "storage_write_error"), "");
     s.kill9();
     s.restart();
     let mut r = s.raw();

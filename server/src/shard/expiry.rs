@@ -25,11 +25,16 @@ const BATCH: usize = 256;
 /// Time budget of one cycle (Redis allows 25% of a 100 ms tick; we stay well below).
 const BUDGET: Duration = Duration::from_millis(5);
 
+/// How often a cycle that keeps failing (RocksDB refusing writes) says so in the log.
+const FAILURE_LOG_EVERY: Duration = Duration::from_secs(60);
+
 /// The earliest deadline of every `slot · db` of this core that has one.
 #[derive(Default)]
 pub struct ExpirySchedule {
     heap: RefCell<BinaryHeap<Reverse<(u64, u16, u8)>>>,
     earliest: RefCell<ahash::AHashMap<(u16, u8), u64>>,
+    /// While cycles fail: when the failure was last logged, and failures since.
+    failing: std::cell::Cell<Option<(Instant, u64)>>,
 }
 
 impl ExpirySchedule {
@@ -87,14 +92,7 @@ pub fn run_cycle(shard: &Rc<Shard>) -> usize {
     let mut expired = 0;
     let now = now_ms();
     while let Some((slot, db)) = shard.expiry.pop_due(now) {
-        match expire_some(shard, slot, db, now) {
-            Ok(n) => expired += n,
-            Err(e) => log::warn!(
-                "core {}: expiry of slot {} db {db} failed: {e}",
-                shard.core,
-                slot.0
-            ),
-        }
+        let result = expire_some(shard, slot, db, now);
         // Whatever is left in this prefix goes back on the schedule.
         match shard.store.next_deadline(slot, db) {
             Ok(Some(next)) => shard.expiry.note(slot, db, next),
@@ -104,6 +102,37 @@ pub fn run_cycle(shard: &Rc<Shard>) -> usize {
                 shard.core,
                 slot.0
             ),
+        }
+        match result {
+            Ok(n) => {
+                expired += n;
+                if let Some((_, failures)) = shard.expiry.failing.take() {
+                    log::warn!(
+                        "core {}: active expiry works again ({failures} failed attempts)",
+                        shard.core
+                    );
+                }
+            }
+            Err(e) => {
+                // The same slot is due again at once: retrying within this cycle would only spin (and
+                // log) until the budget runs out. The next cycle tries again.
+                let failures = match shard.expiry.failing.get() {
+                    Some((logged, n)) if logged.elapsed() < FAILURE_LOG_EVERY => {
+                        shard.expiry.failing.set(Some((logged, n + 1)));
+                        break;
+                    }
+                    Some((_, n)) => n + 1,
+                    None => 1,
+                };
+                log::warn!(
+                    "core {}: expiry of slot {} db {db} failed ({failures} failures so far; \
+                     logged at most once a minute): {e}",
+                    shard.core,
+                    slot.0
+                );
+                shard.expiry.failing.set(Some((Instant::now(), failures)));
+                break;
+            }
         }
         if started.elapsed() > BUDGET {
             break;

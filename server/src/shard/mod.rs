@@ -163,6 +163,7 @@ impl Shard {
         if let Err(e) = w.commit() {
             // RocksDB refused the write (a background error: failed flush, full disk). The entry must not
             // come back at restart, when the log is replayed: the client is told it failed.
+            *self.durability.last_store_error.borrow_mut() = Some(e.to_string());
             return Err(match self.log.withdraw(entry.slot, index) {
                 Ok(wait) => Refused {
                     error: e.into(),
@@ -183,6 +184,9 @@ impl Shard {
                     }
                 }
             });
+        }
+        if self.durability.last_store_error.borrow().is_some() {
+            self.durability.last_store_error.replace(None);
         }
         if let Some(deadline) = new_deadline {
             self.expiry.note(entry.slot, entry.db, deadline);

@@ -41,6 +41,8 @@ pub struct Durability {
     /// Counters at the last CONFIG RESETSTAT.
     base: Cell<EngineStats>,
     pub last_fsync_error: RefCell<Option<String>>,
+    /// Why RocksDB refused the last write it was given, until it takes one again (INFO persistence).
+    pub last_store_error: RefCell<Option<String>>,
 }
 
 impl Durability {
@@ -51,6 +53,7 @@ impl Durability {
             log,
             base: Cell::new(EngineStats::default()),
             last_fsync_error: RefCell::new(None),
+            last_store_error: RefCell::new(None),
         }
     }
 

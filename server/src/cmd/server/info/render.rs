@@ -169,7 +169,11 @@ pub fn render(sel: Selection, node: &Node, snaps: &[CoreSnapshot]) -> Result<Str
     }
 
     if section("persistence", "Persistence", &mut out) {
-        let failed = snaps.iter().any(|s| s.fsync_error.is_some());
+        // Writes that cannot be made durable: the log's fsync failed, or RocksDB refuses writes.
+        let failed = snaps
+            .iter()
+            .any(|s| s.fsync_error.is_some() || s.store_error.is_some());
+        let store_error = snaps.iter().find_map(|s| s.store_error.as_deref());
         let fsyncs = sum(|s| s.fsyncs);
         let writes: f64 = snaps
             .iter()
@@ -199,6 +203,13 @@ pub fn render(sel: Selection, node: &Node, snaps: &[CoreSnapshot]) -> Result<Str
             if failed { "err" } else { "ok" }
         );
         field!(out, "aof_fsync_policy", "{policy}");
+        // slotkv: RocksDB's reason for refusing writes, while it does (empty otherwise).
+        field!(
+            out,
+            "storage_write_error",
+            "{}",
+            store_error.unwrap_or("").replace(['\r', '\n'], " ")
+        );
         field!(out, "wal_fsyncs", "{fsyncs}");
         field!(out, "raft_log_bytes", "{}", sum(|s| s.raft_log_bytes));
         field!(out, "raft_log_segments", "{}", sum(|s| s.raft_log_segments));

@@ -34,6 +34,7 @@ pub struct CoreSnapshot {
     pub fsyncs: u64,
     pub fsync_avg_batch: f64,
     pub fsync_error: Option<String>,
+    pub store_error: Option<String>,
     /// Raft log batch writes (group commits) and the entries they carried.
     pub wal_writes: u64,
     pub wal_written: u64,
@@ -109,6 +110,7 @@ impl CoreSnapshot {
             cache_misses: shard.store.value_cache().misses(),
             cache_bytes: shard.store.value_cache().bytes(),
             fsync_error: shard.durability.last_fsync_error.borrow().clone(),
+            store_error: shard.durability.last_store_error.borrow().clone(),
             memtables: shard
                 .store
                 .property_int("rocksdb.cur-size-all-mem-tables")
