@@ -159,6 +159,7 @@ async fn core_main(
     }
     let settings = Settings::from_config(&node.config);
     let log = open_log(&node, core, &store, settings.fsync).await?;
+    let (memtable_check, memtable_checks) = glommio::channels::local_channel::new_bounded(1);
     let shard = Rc::new(Shard {
         core,
         durability: Rc::new(Durability::new(settings.fsync, log.engine().clone())),
@@ -169,6 +170,7 @@ async fn core_main(
         stats: Stats::default(),
         clients: RefCell::new(ClientRegistry::default()),
         expiry: Default::default(),
+        memtable_check,
         stop: Rc::new(Cell::new(false)),
         scan_cursors: RefCell::new(Default::default()),
         pubsub: RefCell::new(Default::default()),
@@ -182,7 +184,7 @@ async fn core_main(
         shard.durability.clone(),
         shard.stop.clone(),
     ));
-    let purger = glommio::spawn_local(run_purger(shard.clone()));
+    let purger = glommio::spawn_local(run_purger(shard.clone(), memtable_checks));
 
     let addr = SocketAddr::new(node.config.bind, node.port);
     let listener = crate::net::listener::bind_shared(addr)
@@ -290,44 +292,69 @@ async fn open_log(
     Ok(log)
 }
 
-/// Flushes the core's memtables once `raft-log-purge-mb` of entries accumulated, then purges them
-/// from the log.
-async fn run_purger(shard: Rc<Shard>) {
+/// Every 100 ms, and when `Shard::propose` asks, between two write steps of the core (this is a task of
+/// its executor): switches the memtables once one reaches 3/4 of `write-buffer-mb` (see
+/// `tuning::MEMTABLE_SWITCH_QUARTERS`), and flushes and purges the Raft log once `raft-log-purge-mb` of
+/// entries accumulated.
+async fn run_purger(shard: Rc<Shard>, checks: glommio::channels::local_channel::LocalReceiver<()>) {
     let threshold = shard.node.config.raft_log_purge_mb << 20;
     // After a failed flush (RocksDB refusing writes), retries back off from 1 s to a minute: each one
     // is logged, and a tight retry loop would fill the log of a node whose disk is already full.
     let mut backoff = Duration::ZERO;
     let mut next_try = Instant::now();
     while !shard.stop.get() {
-        glommio::timer::sleep(Duration::from_millis(100)).await;
-        if shard.log.unpurged_bytes() >= threshold && Instant::now() >= next_try {
-            match flush_and_purge(&shard).await {
-                Ok(()) => backoff = Duration::ZERO,
-                Err(e) => {
-                    backoff = (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
-                    next_try = Instant::now() + backoff;
-                    log::error!(
-                        "core {}: cannot flush and purge the Raft log (next try in {}s): {e}",
-                        shard.core,
-                        backoff.as_secs()
-                    );
-                }
+        futures_lite::future::or(glommio::timer::sleep(Duration::from_millis(100)), async {
+            let _ = checks.recv().await;
+        })
+        .await;
+        if Instant::now() < next_try {
+            continue;
+        }
+        let switch_at = shard.settings.borrow().rocksdb.memtable_switch_bytes();
+        let result = if shard.log.unpurged_bytes() >= threshold {
+            flush_and_purge(&shard).await
+        } else {
+            shard
+                .store
+                .switch_memtables_at(switch_at)
+                .map(drop)
+                .map_err(NodeError::from)
+        };
+        match result {
+            Ok(()) => backoff = Duration::ZERO,
+            Err(e) => {
+                backoff = (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+                next_try = Instant::now() + backoff;
+                log::error!(
+                    "core {}: cannot flush memtables (next try in {}s): {e}",
+                    shard.core,
+                    backoff.as_secs()
+                );
             }
         }
     }
 }
 
-/// One atomic memtable flush (off the executor thread), then a purge of every entry it covered.
+/// One atomic memtable flush, then a purge of every entry it covered. The memtables are switched here,
+/// on the core's thread and so between two write steps, and the flush is waited for without switching
+/// again: what the flush persists is whole steps.
 pub async fn flush_and_purge(shard: &Shard) -> Result<(), NodeError> {
     let covered = shard.log.unpurged_bytes();
     let marks = shard.log.purge_marks();
     if marks.is_empty() {
         return Ok(());
     }
-    let db = shard.store.shared_db();
-    glommio::executor()
-        .spawn_blocking(move || Store::flush_memtables(&db))
-        .await?;
+    let errors = shard.store.background_errors();
+    shard.store.switch_memtables()?;
+    while shard.store.flush_pending() {
+        if shard.store.background_errors() > errors {
+            return Err(NodeError::Core {
+                core: shard.core,
+                message: "a memtable flush failed (RocksDB background error)".into(),
+            });
+        }
+        glommio::timer::sleep(Duration::from_millis(2)).await;
+    }
     shard.log.purge(&marks, covered)?;
     Ok(())
 }

@@ -570,7 +570,7 @@ fn a_write_refused_by_rocksdb_does_not_come_back_after_a_restart() {
     }
     assert_eq!(failed.len(), 20, "RocksDB never refused a write");
     assert!(
-        acked.len() > 100,
+        acked.len() > 10,
         "only {} writes before the refusals",
         acked.len()
     );
@@ -617,4 +617,48 @@ fn a_write_refused_by_rocksdb_does_not_come_back_after_a_restart() {
     let mut r = s.raw();
     assert_eq!(r.cmd_str(&["GET", "after"]), "$1\r\nx\r\n");
     assert_all_present(&s, &acked, "after a second restart");
+}
+
+/// slotkv switches memtables itself, between write steps, before RocksDB would (a switch RocksDB makes
+/// when a memtable is full happens inside a write, possibly between two entries of one EXEC, and a flush
+/// could then persist part of it ahead of the log). Under a pipelined load and multi-slot transactions,
+/// RocksDB's own log shows every flush as one of ours ("Manual Flush"), none for a full write buffer.
+#[test]
+fn memtables_are_switched_between_steps_not_inside_a_write() {
+    let cfg = config_file("[rocksdb]\nwrite-buffer-mb = 1\n");
+    let mut s = Server::with(ServerOptions {
+        cores: 1,
+        fsync: "everysec",
+        extra: vec!["--config".into(), cfg.to_str().unwrap().into()],
+    });
+    let mut r = s.raw();
+    let value = "v".repeat(1000);
+    for round in 0..40 {
+        let cmds: Vec<Vec<String>> = (0..200)
+            .map(|i| vec!["SET".into(), format!("k:{round}:{i}"), value.clone()])
+            .collect();
+        for reply in r.pipeline(&cmds) {
+            assert_eq!(&reply[..], b"+OK\r\n");
+        }
+        let mut tx: Vec<Vec<String>> = vec![vec!["MULTI".into()]];
+        for i in 0..20 {
+            tx.push(vec!["SET".into(), format!("t:{round}:{i}"), value.clone()]);
+        }
+        tx.push(vec!["EXEC".into()]);
+        let replies = r.pipeline(&tx);
+        assert!(replies.last().unwrap().starts_with(b"*20\r\n"));
+    }
+    // The last switch's flush may still be running: give it a moment to be logged.
+    std::thread::sleep(Duration::from_millis(500));
+    s.stop();
+    let log = std::fs::read_to_string(s.dir().join("core-0/LOG")).unwrap();
+    let ours = log.matches("\"flush_reason\": \"Manual Flush\"").count();
+    let full = log
+        .matches("\"flush_reason\": \"Write Buffer Full\"")
+        .count();
+    assert!(ours >= 10, "only {ours} flushes of ours for ~9 MB written");
+    assert_eq!(
+        full, 0,
+        "RocksDB switched a full memtable itself {full} times"
+    );
 }

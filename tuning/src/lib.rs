@@ -36,6 +36,13 @@ fn update_in_place(opts: &mut rocksdb::Options) {
     opts.set_inplace_update_locks(INPLACE_UPDATE_LOCKS);
 }
 
+/// The server switches a column family to a new memtable once it holds this fraction (in quarters) of
+/// `write-buffer-mb`, between two of its write steps (server/src/node.rs, the purger). A step can make
+/// several RocksDB writes (EXEC, a multi-key command over slots of one core), and the switch RocksDB makes
+/// itself when a memtable is full happens inside the next write — possibly in the middle of a step, so a
+/// flush could persist part of one. RocksDB's own limit, the full `write-buffer-mb`, is the backstop.
+pub const MEMTABLE_SWITCH_QUARTERS: u64 = 3;
+
 /// Errors found while validating a RocksDB configuration.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TuningError {
@@ -98,7 +105,8 @@ impl Compression {
 pub struct RocksConfig {
     /// Block cache for the whole node, in MiB (split evenly among cores).
     pub block_cache_mb: u64,
-    /// Memtable size per core, in MiB.
+    /// Memtable size limit per column family, in MiB (the server switches to a new memtable at
+    /// [`MEMTABLE_SWITCH_QUARTERS`] quarters of it).
     pub write_buffer_mb: u64,
     /// Memtables per core before writes stall.
     pub max_write_buffer_number: i32,
@@ -270,10 +278,15 @@ impl RocksConfig {
         self.cf_options(cores, cache)
     }
 
+    /// Size at which the server switches a column family to a new memtable, in bytes.
+    pub fn memtable_switch_bytes(&self) -> u64 {
+        (self.write_buffer_mb << 20) / 4 * MEMTABLE_SWITCH_QUARTERS
+    }
+
     /// Options for a column family of one core's instance.
     pub fn cf_options(&self, cores: usize, cache: &rocksdb::Cache) -> rocksdb::Options {
         let mut opts = self.db_options(cores);
-        opts.set_write_buffer_size((self.write_buffer_mb * 1024 * 1024) as usize);
+        opts.set_write_buffer_size((self.write_buffer_mb << 20) as usize);
         opts.set_max_write_buffer_number(self.max_write_buffer_number);
         opts.set_target_file_size_base(self.target_file_size_mb * 1024 * 1024);
         opts.set_max_bytes_for_level_base(self.max_bytes_for_level_base_mb * 1024 * 1024);
@@ -320,7 +333,7 @@ impl RocksConfig {
             "write-buffer-mb" => {
                 let v = num("write-buffer-mb", 1, 4096, "1..=4096")?;
                 self.write_buffer_mb = v;
-                Ok(vec![("write_buffer_size", (v * 1024 * 1024).to_string())])
+                Ok(vec![("write_buffer_size", (v << 20).to_string())])
             }
             "max-write-buffer-number" => {
                 let v = num("max-write-buffer-number", 2, 64, "2..=64")?;

@@ -97,6 +97,8 @@ pub struct Shard {
     pub stats: Stats,
     pub clients: RefCell<ClientRegistry>,
     pub expiry: expiry::ExpirySchedule,
+    /// Wakes the core's purger to check the memtables' sizes (see [`Shard::propose`]).
+    pub memtable_check: glommio::channels::local_channel::LocalSender<()>,
     pub stop: Rc<Cell<bool>>,
     /// SCAN resume points of this core's slots (see `cmd::keys::scan`).
     pub scan_cursors: RefCell<crate::cmd::keys::ScanCursors>,
@@ -187,6 +189,13 @@ impl Shard {
         }
         if self.durability.last_store_error.borrow().is_some() {
             self.durability.last_store_error.replace(None);
+        }
+        // Memtables are switched by the purger, a task of this core, so between two steps: wake it when
+        // enough was written for a memtable to be near its switch size.
+        if self.store.unchecked_bytes()
+            >= self.settings.borrow().rocksdb.memtable_switch_bytes() / 16
+        {
+            let _ = self.memtable_check.try_send(());
         }
         if let Some(deadline) = new_deadline {
             self.expiry.note(entry.slot, entry.db, deadline);

@@ -89,6 +89,8 @@ pub struct Store {
     versions: std::cell::RefCell<ahash::AHashMap<u16, u64>>,
     /// Decoded records of hot keys; disabled (budget 0) until [`Store::set_cache_budget`].
     cache: std::cell::RefCell<ValueCache>,
+    /// Bytes of write batches since the memtables were last checked against their switch size.
+    unchecked_bytes: std::cell::Cell<u64>,
 }
 
 impl Store {
@@ -139,6 +141,7 @@ impl Store {
             counts: Default::default(),
             versions: Default::default(),
             cache: Default::default(),
+            unchecked_bytes: Default::default(),
         })
     }
 
@@ -274,8 +277,27 @@ impl Store {
     /// [`crate::statemachine::SlotWriter`], which keeps the value cache coherent; any other writer of data
     /// keys must call [`Store::clear_value_cache`] afterwards.
     pub fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.unchecked_bytes
+            .set(self.unchecked_bytes.get() + batch.size_in_bytes() as u64);
         self.db.write_opt(batch, &self.write_opts)?;
         Ok(())
+    }
+
+    /// Bytes written since the last [`Store::switch_memtables_at`].
+    #[inline]
+    pub fn unchecked_bytes(&self) -> u64 {
+        self.unchecked_bytes.get()
+    }
+
+    /// Switches memtables if one reached `switch_at` bytes; returns whether it did. Call it only between
+    /// two write steps (see `tuning::MEMTABLE_SWITCH_QUARTERS`).
+    pub fn switch_memtables_at(&self, switch_at: u64) -> Result<bool, StorageError> {
+        self.unchecked_bytes.set(0);
+        if self.largest_active_memtable() < switch_at {
+            return Ok(false);
+        }
+        self.switch_memtables()?;
+        Ok(true)
     }
 
     /// Visits the live keys of `slot · db` starting at `from` (inclusive, a user key), in key order, until `f`
@@ -456,6 +478,36 @@ impl Store {
     /// An integer RocksDB property of the instance (asked of the data column family).
     pub fn instance_property_int(&self, name: &str) -> Option<u64> {
         self.db.property_int_value(name).ok().flatten()
+    }
+
+    /// The size of the largest mutable memtable holding anything among the families, in bytes (an empty
+    /// one is not counted: a hash memtable's bucket array alone can be sizeable).
+    pub fn largest_active_memtable(&self) -> u64 {
+        let prop = |cf: &rocksdb::ColumnFamily, name: &str| {
+            self.db
+                .property_int_value_cf(cf, name)
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        };
+        all_families(&self.db)
+            .into_iter()
+            .filter(|&cf| prop(cf, "rocksdb.num-entries-active-mem-table") > 0)
+            .map(|cf| prop(cf, "rocksdb.cur-size-active-mem-table"))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether memtables switched out are still waiting to be flushed.
+    pub fn flush_pending(&self) -> bool {
+        self.property_int("rocksdb.num-immutable-mem-table")
+            .is_some_and(|n| n > 0)
+    }
+
+    /// Background errors (failed flushes and compactions) since the instance opened.
+    pub fn background_errors(&self) -> u64 {
+        self.instance_property_int("rocksdb.background-errors")
+            .unwrap_or(0)
     }
 
     /// Applies live column-family option changes to every family.
