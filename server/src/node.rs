@@ -229,8 +229,14 @@ async fn core_main(
     shard.stop.set(true);
     syncer.await;
     purger.await;
-    // Memtables to disk, then the log behind them: the next start has nothing to replay.
-    flush_and_purge(&shard).await?;
+    // Memtables to disk, then the log behind them: the next start has nothing to replay. If RocksDB
+    // cannot flush, the log still holds every entry: sync it, and the next start replays them.
+    if let Err(e) = flush_and_purge(&shard, SHUTDOWN_FLUSH_WAIT).await {
+        log::warn!(
+            "core {}: memtables not flushed at shutdown ({e}); the next start replays the Raft log",
+            shard.core
+        );
+    }
     shard.log.engine().sync().await.map_err(LogError::from)?;
     shard.durability.sync_now().await;
     // Other cores may still be finishing calls to us: keep serving the mesh until every core is done with
@@ -292,6 +298,14 @@ async fn open_log(
     Ok(log)
 }
 
+/// How long the purger's flush may take before it gives up and tries again later (the log keeps what the
+/// memtables hold, so nothing is lost by waiting).
+const PURGE_FLUSH_WAIT: Duration = Duration::from_secs(120);
+
+/// How long the flush at shutdown may take; past it the node stops anyway and the next start replays the
+/// log.
+const SHUTDOWN_FLUSH_WAIT: Duration = Duration::from_secs(20);
+
 /// Every 100 ms, and when `Shard::propose` asks, between two write steps of the core (this is a task of
 /// its executor): switches the memtables once one reaches 3/4 of `write-buffer-mb` (see
 /// `tuning::MEMTABLE_SWITCH_QUARTERS`), and flushes and purges the Raft log once `raft-log-purge-mb` of
@@ -301,44 +315,63 @@ async fn run_purger(shard: Rc<Shard>, checks: glommio::channels::local_channel::
     // After a failed flush (RocksDB refusing writes), retries back off from 1 s to a minute: each one
     // is logged, and a tight retry loop would fill the log of a node whose disk is already full.
     let mut backoff = Duration::ZERO;
-    let mut next_try = Instant::now();
+    let mut next_purge = Instant::now();
+    let mut switch_failure_logged: Option<Instant> = None;
     while !shard.stop.get() {
         futures_lite::future::or(glommio::timer::sleep(Duration::from_millis(100)), async {
             let _ = checks.recv().await;
         })
         .await;
-        if Instant::now() < next_try {
-            continue;
-        }
-        let switch_at = shard.settings.borrow().rocksdb.memtable_switch_bytes();
-        let result = if shard.log.unpurged_bytes() >= threshold {
-            flush_and_purge(&shard).await
-        } else {
-            shard
-                .store
-                .switch_memtables_at(switch_at)
-                .map(drop)
-                .map_err(NodeError::from)
-        };
-        match result {
-            Ok(()) => backoff = Duration::ZERO,
-            Err(e) => {
-                backoff = (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
-                next_try = Instant::now() + backoff;
-                log::error!(
-                    "core {}: cannot flush memtables (next try in {}s): {e}",
-                    shard.core,
-                    backoff.as_secs()
+        if shard.log.unpurged_bytes() >= threshold && Instant::now() >= next_purge {
+            match flush_and_purge(&shard, PURGE_FLUSH_WAIT).await {
+                Ok(()) => backoff = Duration::ZERO,
+                Err(e) => {
+                    backoff = (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+                    next_purge = Instant::now() + backoff;
+                    log::error!(
+                        "core {}: cannot flush memtables and purge the Raft log (next try in {}s): {e}",
+                        shard.core,
+                        backoff.as_secs()
+                    );
+                }
+            }
+        } else if let Err(e) = switch_if_full(&shard) {
+            if switch_failure_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                log::warn!(
+                    "core {}: cannot switch memtables (logged at most once a minute): {e}",
+                    shard.core
                 );
+                switch_failure_logged = Some(Instant::now());
             }
         }
     }
 }
 
+/// Switches the memtables if one reached the switch size — unless RocksDB could make the switch wait on
+/// the core's thread for compactions (level 0 near its slowdown trigger): writes are about to slow down
+/// then, and the switch waits for the next look rather than block every client of the core. (A switch
+/// may still wait for a flush when all but one memtable await theirs; RocksDB would delay the writes on
+/// this thread then too.)
+fn switch_if_full(shard: &Shard) -> Result<(), StorageError> {
+    if shard.store.switch_would_wait() {
+        return Ok(());
+    }
+    let switch_at = shard.settings.borrow().rocksdb.memtable_switch_bytes();
+    shard.store.switch_memtables_at(switch_at).map(drop)
+}
+
 /// One atomic memtable flush, then a purge of every entry it covered. The memtables are switched here,
-/// on the core's thread and so between two write steps, and the flush is waited for without switching
-/// again: what the flush persists is whole steps.
-pub async fn flush_and_purge(shard: &Shard) -> Result<(), NodeError> {
+/// on the core's thread and so between two write steps, and the flush is waited for (at most `wait`)
+/// without switching again — except the usual switch of a full memtable, between steps too: what a flush
+/// persists is whole steps.
+pub async fn flush_and_purge(shard: &Shard, wait: Duration) -> Result<(), NodeError> {
+    let core_err = |message: String| NodeError::Core {
+        core: shard.core,
+        message,
+    };
+    if let Some(e) = shard.durability.last_store_error.borrow().as_deref() {
+        return Err(core_err(format!("RocksDB refuses writes: {e}")));
+    }
     let covered = shard.log.unpurged_bytes();
     let marks = shard.log.purge_marks();
     if marks.is_empty() {
@@ -346,12 +379,23 @@ pub async fn flush_and_purge(shard: &Shard) -> Result<(), NodeError> {
     }
     let errors = shard.store.background_errors();
     shard.store.switch_memtables()?;
+    let deadline = Instant::now() + wait;
+    let mut round = 0u32;
     while shard.store.flush_pending() {
         if shard.store.background_errors() > errors {
-            return Err(NodeError::Core {
-                core: shard.core,
-                message: "a memtable flush failed (RocksDB background error)".into(),
-            });
+            return Err(core_err(
+                "a memtable flush failed (RocksDB background error)".into(),
+            ));
+        }
+        if Instant::now() > deadline {
+            return Err(core_err(format!(
+                "memtables not flushed within {}s",
+                wait.as_secs()
+            )));
+        }
+        round += 1;
+        if round.is_multiple_of(10) {
+            switch_if_full(shard)?;
         }
         glommio::timer::sleep(Duration::from_millis(2)).await;
     }

@@ -490,6 +490,16 @@ pub fn replayed(log: &str) -> (u64, usize) {
     (total, lines)
 }
 
+/// A field of an INFO section, as text (panics if the section has no such field).
+pub fn info_field(r: &mut Raw, section: &str, field: &str) -> String {
+    let info = r.cmd_str(&["INFO", section]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("INFO {section} has no {field}:\n{info}"))
+        .trim()
+        .to_string()
+}
+
 /// Encodes a command as a RESP array of bulk strings.
 pub fn encode_cmd(args: &[&[u8]]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();

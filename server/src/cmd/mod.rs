@@ -292,16 +292,9 @@ impl Ctx<'_> {
     /// Proposes a prepared entry and returns its reply; the connection waits for what the reply needs
     /// durable (the entry, or the withdrawal of a failed one).
     pub fn propose_entry(&mut self, entry: &LogEntry) -> Result<Reply, CmdError> {
-        match self.shard.propose(entry) {
-            Ok((reply, seq)) => {
-                self.wait_seq = self.wait_seq.max(seq);
-                Ok(reply)
-            }
-            Err(refused) => {
-                self.wait_seq = self.wait_seq.max(refused.wait);
-                Err(refused.error)
-            }
-        }
+        let (result, seq) = crate::shard::proposal_parts(self.shard.propose(entry));
+        self.wait_seq = self.wait_seq.max(seq);
+        result
     }
 
     /// The connection; for connection-level commands, which always run on the connection's core.

@@ -97,6 +97,8 @@ pub struct CoreLog {
     purged: Vec<Cell<u64>>,
     /// Payload bytes appended since the last purge (what a restart would replay).
     since_purge: Cell<u64>,
+    /// Payload bytes of the last append (what a withdrawal takes back from `since_purge`).
+    last_len: Cell<u64>,
     /// Where entries are encoded before the engine copies them into its batch (reused: no allocation
     /// per write).
     scratch: RefCell<Vec<u8>>,
@@ -225,6 +227,7 @@ impl CoreLog {
             purged: (0..n).map(|_| Cell::new(0)).collect(),
             slots,
             since_purge: Cell::new(0),
+            last_len: Cell::new(0),
             scratch: RefCell::new(Vec::new()),
         };
         for slot in log.slots.clone() {
@@ -263,8 +266,8 @@ impl CoreLog {
         let mut buf = self.scratch.take();
         buf.clear();
         let payload = encode_entry_into(entry, index, buf)?;
-        self.since_purge
-            .set(self.since_purge.get() + payload.len() as u64);
+        let payload_len = payload.len() as u64;
+        self.since_purge.set(self.since_purge.get() + payload_len);
         let staged = self
             .engine
             .append_staged_slice(slot.0 as u32, index, SOLO_TERM, &payload);
@@ -274,6 +277,7 @@ impl CoreLog {
         }
         let ticket = staged?;
         self.last[self.at(slot)].set(index);
+        self.last_len.set(payload_len);
         Ok((index, ticket.batch()))
     }
 
@@ -284,6 +288,8 @@ impl CoreLog {
         debug_assert_eq!(self.next_index(slot), index + 1);
         let ticket = self.engine.truncate(slot.0 as u32, index)?;
         self.last[self.at(slot)].set(index - 1);
+        self.since_purge
+            .set(self.since_purge.get().saturating_sub(self.last_len.get()));
         Ok(ticket.batch())
     }
 

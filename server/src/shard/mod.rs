@@ -132,9 +132,21 @@ impl From<CmdError> for Refused {
     }
 }
 
-impl From<Refused> for CmdError {
-    fn from(r: Refused) -> CmdError {
-        r.error
+impl Refused {
+    /// The error, and the log batch its reply must wait for (0: none).
+    pub fn into_parts(self) -> (CmdError, u64) {
+        (self.error, self.wait)
+    }
+}
+
+/// A proposal's outcome as its reply needs it: the reply (or error) and the log batch to wait for.
+pub fn proposal_parts(r: Result<(Reply, u64), Refused>) -> (Result<Reply, CmdError>, u64) {
+    match r {
+        Ok((reply, seq)) => (Ok(reply), seq),
+        Err(refused) => {
+            let (error, wait) = refused.into_parts();
+            (Err(error), wait)
+        }
     }
 }
 

@@ -408,9 +408,9 @@ impl<'a> SlotWriter<'a> {
             self.store.cache_committed(self.clears_cache, self.writes);
         }
         if wiped {
-            // Range tombstones went in: see Store::switch_memtables. After the caches learnt of the write,
-            // which is in RocksDB whether or not the switch succeeds.
-            self.store.switch_memtables()?;
+            // Range tombstones went in: see Store::switch_memtables. The write is in RocksDB whether or not
+            // the switch succeeds, so its failure is not this entry's (the switch is owed instead).
+            self.store.switch_after_range_delete();
         }
         Ok(true)
     }

@@ -76,6 +76,11 @@ impl KeyCounts {
     }
 }
 
+/// RocksDB's default `level0_slowdown_writes_trigger` (not changed by tuning/), and how far below it a
+/// memtable switch is still made without risking a wait for compactions.
+const LEVEL0_SLOWDOWN_TRIGGER: u64 = 20;
+const LEVEL0_MARGIN: u64 = 2;
+
 /// The column family holding each slot's last applied Raft log id (key `slot · FF · FE`).
 pub const RAFT_CF: &str = "raft";
 
@@ -91,6 +96,8 @@ pub struct Store {
     cache: std::cell::RefCell<ValueCache>,
     /// Bytes of write batches since the memtables were last checked against their switch size.
     unchecked_bytes: std::cell::Cell<u64>,
+    /// A range delete's memtable switch failed: it is made before the next write (or that write fails).
+    switch_owed: std::cell::Cell<bool>,
 }
 
 impl Store {
@@ -142,6 +149,7 @@ impl Store {
             versions: Default::default(),
             cache: Default::default(),
             unchecked_bytes: Default::default(),
+            switch_owed: Default::default(),
         })
     }
 
@@ -193,11 +201,6 @@ impl Store {
     /// dropped by a range delete, data ingested for a migration) must call this after the write.
     pub fn clear_value_cache(&self) {
         self.cache.borrow_mut().clear();
-    }
-
-    /// The raw handle, for background work that must leave the executor thread (memtable flushes).
-    pub fn shared_db(&self) -> Arc<DB> {
-        self.db.clone()
     }
 
     /// The record of `key`, expired or not: from the value cache when it holds it, else from RocksDB (and
@@ -277,6 +280,10 @@ impl Store {
     /// [`crate::statemachine::SlotWriter`], which keeps the value cache coherent; any other writer of data
     /// keys must call [`Store::clear_value_cache`] afterwards.
     pub fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        if self.switch_owed.get() {
+            self.switch_memtables()?;
+            self.switch_owed.set(false);
+        }
         self.unchecked_bytes
             .set(self.unchecked_bytes.get() + batch.size_in_bytes() as u64);
         self.db.write_opt(batch, &self.write_opts)?;
@@ -438,6 +445,17 @@ impl Store {
         Ok(())
     }
 
+    /// The memtable switch that follows a range delete already in RocksDB (see [`Store::switch_memtables`]).
+    /// If it fails, the write stands, and the switch is owed: the next write makes it first, or fails.
+    pub fn switch_after_range_delete(&self) {
+        if let Err(e) = self.switch_memtables() {
+            log::warn!(
+                "memtable switch after a range delete failed ({e}); retried before the next write"
+            );
+            self.switch_owed.set(true);
+        }
+    }
+
     /// Switches every family to a new memtable (one atomic flush, not waited for). The data and raft
     /// families update values in place in their mutable memtable (`inplace_update_support`), which keeps
     /// the entry's old sequence number; so after a range delete no entry older than the tombstone may stay
@@ -498,10 +516,26 @@ impl Store {
             .unwrap_or(0)
     }
 
-    /// Whether memtables switched out are still waiting to be flushed.
+    /// Whether memtables switched out are still waiting to be flushed (or RocksDB cannot tell).
     pub fn flush_pending(&self) -> bool {
         self.property_int("rocksdb.num-immutable-mem-table")
-            .is_some_and(|n| n > 0)
+            .is_none_or(|n| n > 0)
+    }
+
+    /// Whether a memtable switch now could wait, on the calling thread, for compactions: RocksDB makes a
+    /// switch wait while one more level-0 file would slow writes down (near the level-0 slowdown trigger).
+    /// It also waits while one more memtable would (`max_write_buffer_number`), but only for a flush —
+    /// and RocksDB's own switch would then delay the writes on the same thread anyway.
+    pub fn switch_would_wait(&self) -> bool {
+        all_families(&self.db).into_iter().any(|cf| {
+            let level0 = self
+                .db
+                .property_int_value_cf(cf, "rocksdb.num-files-at-level0")
+                .ok()
+                .flatten()
+                .unwrap_or(u64::MAX);
+            level0.saturating_add(LEVEL0_MARGIN) >= LEVEL0_SLOWDOWN_TRIGGER
+        })
     }
 
     /// Background errors (failed flushes and compactions) since the instance opened.

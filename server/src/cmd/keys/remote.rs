@@ -55,10 +55,7 @@ pub async fn read_live(
 pub async fn propose_durable(shard: &Rc<Shard>, entry: LogEntry) -> Result<Reply, CmdError> {
     let core = shard.node.layout.core_of(entry.slot);
     let run = move |s: Rc<Shard>| async move {
-        let (result, seq) = match s.propose(&entry) {
-            Ok((reply, seq)) => (Ok(reply), seq),
-            Err(refused) => (Err(refused.error), refused.wait),
-        };
+        let (result, seq) = crate::shard::proposal_parts(s.propose(&entry));
         if seq != 0 {
             s.durability.wait(seq).await;
         }

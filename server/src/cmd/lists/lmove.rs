@@ -220,10 +220,8 @@ async fn propose_on(shard: &Rc<Shard>, db: u8, key: &Bytes, op: ListOp) -> Reply
             now_ms: now_ms(),
             mutation: Mutation::List(op),
         };
-        let (reply, seq) = match s.propose(&entry) {
-            Ok(done) => done,
-            Err(refused) => (refused.error.to_reply(), refused.wait),
-        };
+        let (result, seq) = crate::shard::proposal_parts(s.propose(&entry));
+        let reply = result.unwrap_or_else(|e| e.to_reply());
         let s = s.clone();
         Box::pin(async move {
             if seq != 0 {
