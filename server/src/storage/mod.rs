@@ -435,16 +435,6 @@ impl Store {
             .expect("the raft column family is created at open")
     }
 
-    /// Flushes the memtables of every column family in one atomic flush and waits for it: afterwards
-    /// everything applied before the call is in SST files. Blocking; run it off the executor thread.
-    pub fn flush_memtables(db: &DB) -> Result<(), StorageError> {
-        let cfs = all_families(db);
-        let mut opts = rocksdb::FlushOptions::default();
-        opts.set_wait(true);
-        db.flush_cfs_opt(&cfs, &opts)?;
-        Ok(())
-    }
-
     /// The memtable switch that follows a range delete already in RocksDB (see [`Store::switch_memtables`]).
     /// If it fails, the write stands, and the switch is owed: the next write makes it first, or fails.
     pub fn switch_after_range_delete(&self) {
@@ -552,9 +542,15 @@ impl Store {
         Ok(())
     }
 
-    /// Flushes every memtable (atomically), for a clean shutdown.
+    /// Flushes the memtables of every column family in one atomic flush and waits for it: afterwards
+    /// everything applied before the call is in SST files. Blocking, and it switches memtables from the
+    /// calling thread: the server flushes through its purger instead (node.rs, `flush_and_purge`).
     pub fn flush_all(&self) -> Result<(), StorageError> {
-        Store::flush_memtables(&self.db)
+        let cfs = all_families(&self.db);
+        let mut opts = rocksdb::FlushOptions::default();
+        opts.set_wait(true);
+        self.db.flush_cfs_opt(&cfs, &opts)?;
+        Ok(())
     }
 }
 
