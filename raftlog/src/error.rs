@@ -129,6 +129,22 @@ pub enum ReadManyError<E> {
 }
 
 impl EngineError {
+    /// A write of `expected` bytes to `path` that wrote `wrote`: an error unless all went.
+    pub(crate) fn check_write(
+        path: impl Into<PathBuf>,
+        wrote: u64,
+        expected: u64,
+    ) -> Result<(), EngineError> {
+        if wrote == expected {
+            return Ok(());
+        }
+        Err(Self::io(
+            "write",
+            path,
+            io::Error::other(format!("short write: {wrote} of {expected} bytes")),
+        ))
+    }
+
     pub(crate) fn io(
         op: &'static str,
         path: impl Into<PathBuf>,

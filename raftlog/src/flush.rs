@@ -445,13 +445,7 @@ async fn write_batch(
             .map_err(|e| EngineError::io("write", path(), e))?;
         len as usize
     };
-    if n as u64 != len {
-        return Err(EngineError::io(
-            "write",
-            path(),
-            std::io::Error::other(format!("short write: {n} of {len} bytes")),
-        ));
-    }
+    EngineError::check_write(path(), n as u64, len)?;
     if let Some(s) = shared.state.borrow_mut().segments.get_mut(&w.seg) {
         s.size = s.size.max(block_start + len);
     }

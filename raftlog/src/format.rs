@@ -82,6 +82,13 @@ impl RecordKind {
     }
 }
 
+/// Fills `block` (a segment's first block) with segment `seq`'s header and zeros after it.
+pub fn fill_segment_header_block(block: &mut [u8], seq: u64) {
+    let h = encode_segment_header(seq);
+    block[..h.len()].copy_from_slice(&h);
+    block[h.len()..].fill(0);
+}
+
 /// Encodes a segment header block prefix (the caller zero-fills the rest of the block).
 pub fn encode_segment_header(seq: u64) -> [u8; SEGMENT_HEADER_USED] {
     let mut h = [0u8; SEGMENT_HEADER_USED];

@@ -32,7 +32,7 @@ use std::rc::Rc;
 use glommio::io::{Directory, DmaFile, OpenOptions};
 
 use crate::error::EngineError;
-use crate::format::{encode_segment_header, SEGMENT_HEADER_LEN};
+use crate::format::{fill_segment_header_block, SEGMENT_HEADER_LEN};
 use crate::spare::Spare;
 
 const SUFFIX: &str = ".seg";
@@ -133,8 +133,7 @@ pub(crate) async fn create(
     // without polling. So no file is ever opened with O_DIRECT while it is empty.
     {
         let mut block = vec![0u8; FIRST_BLOCK];
-        let h = encode_segment_header(seq);
-        block[..h.len()].copy_from_slice(&h);
+        fill_segment_header_block(&mut block, seq);
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -173,21 +172,12 @@ pub(crate) async fn install(
     let to = dir_path.join(file_name(seq));
     let align = alignment(&file);
     let mut buf = file.alloc_dma_buffer(align as usize);
-    let b = buf.as_bytes_mut();
-    b.fill(0);
-    let h = encode_segment_header(seq);
-    b[..h.len()].copy_from_slice(&h);
+    fill_segment_header_block(buf.as_bytes_mut(), seq);
     let n = file
         .write_at(buf, 0)
         .await
         .map_err(|e| EngineError::io("write", &from, e))?;
-    if n as u64 != align {
-        return Err(EngineError::io(
-            "write",
-            &from,
-            std::io::Error::other(format!("short write: {n} of {align} bytes")),
-        ));
-    }
+    EngineError::check_write(&from, n as u64, align)?;
     file.fdatasync()
         .await
         .map_err(|e| EngineError::io("fdatasync", &from, e))?;

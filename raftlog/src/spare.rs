@@ -324,13 +324,7 @@ async fn fill(path: &Path, size: u64, stop: &Cell<bool>) -> Result<Option<Spare>
             .write_rc_at(buf, pos)
             .await
             .map_err(|e| EngineError::io("write", path, e))?;
-        if wrote as u64 != n {
-            return Err(EngineError::io(
-                "write",
-                path,
-                std::io::Error::other(format!("short write: {wrote} of {n} bytes")),
-            ));
-        }
+        EngineError::check_write(path, wrote as u64, n)?;
         pos += n;
         glommio::yield_if_needed().await;
     }
