@@ -596,3 +596,37 @@ mod collections {
         assert!(members(&store, slot, "h2", moved.version).is_empty());
     }
 }
+
+/// The switch a range delete owes when it failed (`Store::switch_after_range_delete`) is made by the next
+/// write, before its batch; and `switch_memtables_at` switches only once a memtable reaches the size.
+#[test]
+fn an_owed_memtable_switch_comes_before_the_next_write() {
+    let (_dir, store) = open();
+    let active = |store: &Store| {
+        store
+            .db
+            .property_int_value("rocksdb.num-entries-active-mem-table")
+            .unwrap()
+            .unwrap()
+    };
+    for i in 0..10 {
+        put(&store, SlotId(1), 0, &format!("k{i}"), 0, 1);
+    }
+    assert!(active(&store) >= 10);
+    assert!(
+        !store.switch_memtables_at(u64::MAX).unwrap(),
+        "nothing is that large"
+    );
+    assert!(active(&store) >= 10);
+    store.switch_owed.set(true);
+    put(&store, SlotId(1), 0, "after", 0, 1);
+    assert!(!store.switch_owed.get());
+    // The data family's new memtable holds only what the write after the switch wrote: the record and
+    // the slot's key counts.
+    assert_eq!(active(&store), 2);
+    assert!(
+        store.switch_memtables_at(1).unwrap(),
+        "any memtable is 1 byte"
+    );
+    assert_eq!(active(&store), 0);
+}
