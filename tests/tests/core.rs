@@ -62,6 +62,15 @@ fn unknown_command_and_arity_errors() {
         r.cmd_str(&["SELECT", "99"]),
         "-ERR DB index is out of range\r\n"
     );
+    // Beyond an int, Redis's range error comes first (as for COPY ... DB).
+    assert_eq!(
+        r.cmd_str(&["SELECT", "9223372036854775807"]),
+        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
+    );
+    assert_eq!(
+        r.cmd_str(&["SELECT", "-2147483649"]),
+        "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
+    );
     // The connection survives command errors.
     assert_eq!(r.cmd_str(&["PING"]), "+PONG\r\n");
 }

@@ -10,6 +10,21 @@ pub fn parse_i64(arg: &[u8]) -> Result<i64, CmdError> {
     parse_i64_opt(arg).ok_or(CmdError::NotInteger)
 }
 
+/// A database index argument (SELECT, COPY ... DB) as Redis checks it: an integer, within `int`'s range
+/// (else Redis's range error), then below `databases`.
+pub fn parse_db_index(arg: &[u8], databases: u32) -> Result<u8, CmdError> {
+    let n = parse_i64(arg)?;
+    if n < i32::MIN as i64 || n > i32::MAX as i64 {
+        return Err(CmdError::msg(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
+    }
+    if n < 0 || n >= databases as i64 {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    Ok(n as u8)
+}
+
 /// `string2ll`: optional '-', digits, no leading zeros (except "0"), fits in i64.
 pub fn parse_i64_opt(arg: &[u8]) -> Option<i64> {
     if arg.is_empty() || arg.len() > 20 {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::{remote, KeyOp};
-use crate::cmd::args::{is, parse_i64};
+use crate::cmd::args::is;
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::slot::SlotId;
 use crate::statemachine::{LogEntry, Mutation};
@@ -32,16 +32,7 @@ fn parse(args: &[Bytes], db: u8, databases: usize) -> Result<CopyArgs, CmdError>
         if is(&args[j], "replace") {
             out.replace = true;
         } else if is(&args[j], "db") && j + 1 < args.len() {
-            let n = parse_i64(&args[j + 1])?;
-            if n < i32::MIN as i64 || n > i32::MAX as i64 {
-                return Err(CmdError::msg(
-                    "ERR value is out of range, value must between -2147483648 and 2147483647",
-                ));
-            }
-            if n < 0 || n >= databases as i64 {
-                return Err(CmdError::DbIndexOutOfRange);
-            }
-            out.dst_db = n as u8;
+            out.dst_db = crate::cmd::args::parse_db_index(&args[j + 1], databases as u32)?;
             j += 1;
         } else {
             return Err(CmdError::Syntax);

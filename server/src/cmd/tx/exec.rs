@@ -29,7 +29,6 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::{by_core, client_of, is, release_on, Queued, Tickets};
-use crate::cmd::args::parse_i64;
 use crate::cmd::{flags, CmdError, Ctx};
 use crate::net::client::ClientState;
 use crate::shard::{Dispatch, Shard};
@@ -331,9 +330,5 @@ fn run_elsewhere(
 
 /// SELECT's checks, for a run without the connection.
 fn select(shard: &Shard, index: &[u8]) -> Result<u8, CmdError> {
-    let db = parse_i64(index)?;
-    if !(0..shard.node.config.databases as i64).contains(&db) {
-        return Err(CmdError::DbIndexOutOfRange);
-    }
-    Ok(db as u8)
+    crate::cmd::args::parse_db_index(index, shard.node.config.databases as u32)
 }
