@@ -38,8 +38,9 @@ pub struct SlotWriter<'a> {
     pub new_deadline: Option<u64>,
     /// The slot's next collection version after this entry, when it created collections.
     next_version: Option<u64>,
-    /// Member writes of this entry, newest last, so its own later point reads see them.
-    member_overlay: Vec<(Family, KeyBuf, Option<Bytes>)>,
+    /// Member writes of this entry (the latest per member), so its own later point reads see them: a map,
+    /// since one SADD or SREM may name hundreds of thousands of members.
+    member_overlay: ahash::AHashMap<(Family, KeyBuf), Option<Bytes>>,
     /// User keys this entry stored or deleted (repeats possible), for WATCH and blocked clients.
     written: smallvec::SmallVec<[Bytes; 2]>,
 }
@@ -60,7 +61,7 @@ impl<'a> SlotWriter<'a> {
             wiped: None,
             new_deadline: None,
             next_version: None,
-            member_overlay: Vec::new(),
+            member_overlay: Default::default(),
             written: smallvec::SmallVec::new(),
         }
     }
@@ -106,12 +107,7 @@ impl<'a> SlotWriter<'a> {
     ) -> Result<Option<Bytes>, StorageError> {
         if !self.member_overlay.is_empty() {
             let k = KeyCodec::sub_key(self.slot, self.db, key, version, member);
-            if let Some((_, _, v)) = self
-                .member_overlay
-                .iter()
-                .rev()
-                .find(|(f, mk, _)| *f == family && *mk == k)
-            {
+            if let Some(v) = self.member_overlay.get(&(family, k)) {
                 return Ok(v.clone());
             }
         }
@@ -131,14 +127,14 @@ impl<'a> SlotWriter<'a> {
         let k = KeyCodec::sub_key(self.slot, self.db, key, version, member);
         self.batch.put_cf(self.store.cf(family), &k, value);
         self.member_overlay
-            .push((family, k, Some(Bytes::copy_from_slice(value))));
+            .insert((family, k), Some(Bytes::copy_from_slice(value)));
     }
 
     /// Deletes a member. The caller keeps the metadata record's count right.
     pub fn delete_member(&mut self, family: Family, key: &[u8], version: u64, member: &[u8]) {
         let k = KeyCodec::sub_key(self.slot, self.db, key, version, member);
         self.batch.delete_cf(self.store.cf(family), &k);
-        self.member_overlay.push((family, k, None));
+        self.member_overlay.insert((family, k), None);
     }
 
     /// Stores a sorted-set member with its score in both orders (`sub`: member → score, `score`:
