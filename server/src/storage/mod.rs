@@ -479,8 +479,13 @@ impl Store {
     pub fn property_int(&self, name: &str) -> Option<u64> {
         all_families(&self.db)
             .into_iter()
-            .map(|cf| self.db.property_int_value_cf(cf, name).ok().flatten())
+            .map(|cf| self.cf_property(cf, name))
             .sum()
+    }
+
+    /// An integer RocksDB property of one column family (`None`: unknown or unreadable).
+    fn cf_property(&self, cf: &rocksdb::ColumnFamily, name: &str) -> Option<u64> {
+        self.db.property_int_value_cf(cf, name).ok().flatten()
     }
 
     /// An integer RocksDB property of the instance (asked of the data column family).
@@ -491,13 +496,7 @@ impl Store {
     /// The size of the largest mutable memtable holding anything among the families, in bytes (an empty
     /// one is not counted: a hash memtable's bucket array alone can be sizeable).
     pub fn largest_active_memtable(&self) -> u64 {
-        let prop = |cf: &rocksdb::ColumnFamily, name: &str| {
-            self.db
-                .property_int_value_cf(cf, name)
-                .ok()
-                .flatten()
-                .unwrap_or(0)
-        };
+        let prop = |cf, name| self.cf_property(cf, name).unwrap_or(0);
         all_families(&self.db)
             .into_iter()
             .filter(|&cf| prop(cf, "rocksdb.num-entries-active-mem-table") > 0)
@@ -519,10 +518,7 @@ impl Store {
     pub fn switch_would_wait(&self) -> bool {
         all_families(&self.db).into_iter().any(|cf| {
             let level0 = self
-                .db
-                .property_int_value_cf(cf, "rocksdb.num-files-at-level0")
-                .ok()
-                .flatten()
+                .cf_property(cf, "rocksdb.num-files-at-level0")
                 .unwrap_or(u64::MAX);
             level0.saturating_add(LEVEL0_MARGIN) >= LEVEL0_SLOWDOWN_TRIGGER
         })
