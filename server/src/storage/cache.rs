@@ -1,18 +1,27 @@
 //! [`ValueCache`]: a per-core cache of decoded records in front of RocksDB, so a GET of a hot key (and the
 //! read-before-write of a SET) costs one hash lookup instead of a trip through RocksDB.
 //!
-//! Replacement is second-chance (CLOCK) over an LRU list: a hit only sets the entry's `referenced` bit —
-//! no list surgery, whose pointer chasing made the hit path the largest own cost of a pipelined GET
-//! (20% of server CPU with a strict LRU) — and eviction gives referenced entries one more round at the
-//! young end. Entries written but never read are not referenced, so a bulk load displaces itself first.
+//! **Layout.** Entries live inline in one open-addressing table (`hashbrown::HashTable`): a lookup reads
+//! the table's control bytes, the entry, and one heap block holding the key followed by the payload when
+//! the payload is small (≤ [`INLINE_PAYLOAD`] bytes; a larger one is kept as a shared `Bytes`). A hit on a
+//! small value is therefore three cache lines, and the reply copies the payload out of a line the key
+//! comparison already loaded. The first version used `lru::LruCache` with the payload as a shared `Bytes`:
+//! table slot → list node → key box → `Bytes` header (an atomic increment and decrement) → payload, five
+//! dependent cache misses that made the lookup ~35% of a pipelined GET's server CPU.
 //!
-//! **Why.** A GET served from RocksDB's memtable spends most of its server CPU in `DBImpl::GetImpl` (super
-//! version ref, memtable lookup, lookup key construction) and in the memtable skiplist walk, which is cache
-//! miss after cache miss; the record is then decoded and its payload copied. Published figures put
-//! cache-resident RocksDB point reads at ~190K/s per thread (~5 µs each). On this machine `Store::get` of a
-//! 64-byte value took ~0.5 µs from a small, shallow memtable (10 000 keys over 2048 per-slot skiplists) and
-//! ~50 ns from this cache (`cache_hit_is_cheaper_than_rocksdb` in storage/tests.rs prints both); deeper
-//! memtables and block-cache reads only widen the gap. Redis does one hash lookup; so do we, for hot keys.
+//! **Replacement** is CLOCK over the table's buckets: a hit sets the entry's `referenced` bit, and eviction
+//! sweeps a hand over the buckets, clearing set bits and evicting the first entry whose bit is clear. Entries
+//! written but never read are not referenced, so a bulk load displaces itself (and other unread entries)
+//! before anything that was read. Like Redis's sampled LRU, the order among unread entries is not their age.
+//!
+//! **Why a cache.** A GET served from RocksDB's memtable spends most of its server CPU in
+//! `DBImpl::GetImpl` (super version ref, memtable lookup, lookup key construction) and in the memtable
+//! skiplist walk, which is cache miss after cache miss; the record is then decoded and its payload copied.
+//! Published figures put cache-resident RocksDB point reads at ~190K/s per thread (~5 µs each). On this
+//! machine `Store::get` of a 64-byte value took ~0.5 µs from a small, shallow memtable (10 000 keys over 2048
+//! per-slot skiplists) and ~50 ns from this cache (`cache_hit_is_cheaper_than_rocksdb` in storage/tests.rs
+//! prints both); deeper memtables and block-cache reads only widen the gap. Redis does one hash lookup; so do
+//! we, for hot keys.
 //!
 //! **Why it is coherent.** It is keyed by the physical data key (`slot · db · key`), and every write of a
 //! data key goes through [`crate::statemachine::SlotWriter`] on the one core that owns the slot; nothing
@@ -25,37 +34,128 @@
 //! as a miss and RocksDB decides; a cached record is therefore always one RocksDB still holds.
 //!
 //! **What it costs.** The budget counts, per entry, the key, the payload and [`ENTRY_OVERHEAD`] bytes: the
-//! LRU node (key box, record, list pointers), its hash-table slot, the record header kept with the payload,
-//! the shared-buffer header and the allocator's rounding — measured at about 210 bytes with glibc malloc
-//! (one million 16-byte keys with 16-byte values took 244 MB of RSS). Entries larger than 1/8 of the budget
+//! table entry and its control byte at the table's load factor, the heap block's allocator header and
+//! rounding, and for large payloads the record buffer they share. Entries larger than 1/8 of the budget
 //! are not cached, so one huge value cannot flush the hot set. The budget is `value-cache-mb`, node-wide,
 //! divided among cores.
 //!
 //! Payloads of cached records never borrow from a connection's read buffer (a `Bytes` slice of it would
-//! pin the whole buffer): the writer caches a slice of the record it encoded for RocksDB, and a miss
-//! caches the freshly decoded copy.
+//! pin the whole buffer): small ones are copied into the entry's block, and a large one is a slice of the
+//! record the writer encoded for RocksDB (or of the freshly decoded copy after a miss).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use lru::LruCache;
+use bytes::Bytes;
+use hashbrown::HashTable;
 
-use super::record::Record;
+use super::record::{Record, ValueType};
 
-/// Bytes charged per entry on top of key and payload (see the module doc for how it was measured).
+/// Bytes charged per entry on top of key and payload (see the module doc; `entry_overhead` in the tests
+/// measures it).
 pub const ENTRY_OVERHEAD: usize = 200;
 
 /// Entries larger than `budget / MAX_ENTRY_FRACTION` are not cached.
 pub const MAX_ENTRY_FRACTION: usize = 8;
 
-/// A cached record and its second-chance bit.
+/// Payloads up to this size are kept in the entry's block, after the key, and copied out on a hit.
+pub const INLINE_PAYLOAD: usize = 512;
+
+/// Bytes of an entry's block before the key: the record's deadline and version.
+const BLOCK_HEADER: usize = 16;
+
+/// A cached record: 32 bytes in the table, the rest in one heap block, so the table stays small enough to
+/// stay in cache (100,000 entries: 8 MB with 32-byte entries; 19 MB with the record's fields inline).
 struct Entry {
-    rec: Record,
-    referenced: std::cell::Cell<bool>,
+    /// `[expire_at u64][version u64][key][payload when at most INLINE_PAYLOAD bytes]`.
+    block: Box<[u8]>,
+    /// The payload when it is larger.
+    large: Option<Box<Bytes>>,
+    key_len: u32,
+    vtype: ValueType,
+    referenced: bool,
 }
 
-/// A byte-budgeted second-chance cache from physical data key to decoded record. A budget of 0 disables it.
+impl Entry {
+    fn new(key: &[u8], rec: Record) -> Entry {
+        let mut e = Entry {
+            block: Box::default(),
+            large: None,
+            key_len: key.len() as u32,
+            vtype: rec.vtype,
+            referenced: false,
+        };
+        e.set(key, rec);
+        e
+    }
+
+    #[inline]
+    fn key(&self) -> &[u8] {
+        &self.block[BLOCK_HEADER..BLOCK_HEADER + self.key_len as usize]
+    }
+
+    #[inline]
+    fn expire_at(&self) -> u64 {
+        u64::from_ne_bytes(self.block[..8].try_into().unwrap())
+    }
+
+    #[inline]
+    fn payload_len(&self) -> usize {
+        match &self.large {
+            None => self.block.len() - BLOCK_HEADER - self.key_len as usize,
+            Some(p) => p.len(),
+        }
+    }
+
+    #[inline]
+    fn cost(&self) -> usize {
+        self.key_len as usize + self.payload_len() + ENTRY_OVERHEAD
+    }
+
+    /// Replaces the record, reusing the block when the key and payload still fit it exactly.
+    fn set(&mut self, key: &[u8], rec: Record) {
+        let inline: &[u8] = if rec.payload.len() <= INLINE_PAYLOAD {
+            &rec.payload
+        } else {
+            &[]
+        };
+        let len = BLOCK_HEADER + key.len() + inline.len();
+        if self.block.len() != len {
+            let mut block = vec![0; len];
+            block[BLOCK_HEADER..BLOCK_HEADER + key.len()].copy_from_slice(key);
+            self.block = block.into_boxed_slice();
+        }
+        self.block[..8].copy_from_slice(&rec.expire_at.to_ne_bytes());
+        self.block[8..16].copy_from_slice(&rec.version.to_ne_bytes());
+        self.block[BLOCK_HEADER + key.len()..].copy_from_slice(inline);
+        self.vtype = rec.vtype;
+        self.large = if rec.payload.len() > INLINE_PAYLOAD {
+            Some(Box::new(rec.payload))
+        } else {
+            None
+        };
+    }
+
+    #[inline]
+    fn record(&self) -> Record {
+        let payload = match &self.large {
+            None => Bytes::copy_from_slice(&self.block[BLOCK_HEADER + self.key_len as usize..]),
+            Some(p) => Bytes::clone(p),
+        };
+        Record {
+            vtype: self.vtype,
+            expire_at: self.expire_at(),
+            version: u64::from_ne_bytes(self.block[8..16].try_into().unwrap()),
+            payload,
+        }
+    }
+}
+
+/// A byte-budgeted CLOCK cache from physical data key to decoded record. A budget of 0 disables it.
 pub struct ValueCache {
-    map: LruCache<Box<[u8]>, Entry, ahash::RandomState>,
+    table: HashTable<Entry>,
+    hasher: ahash::RandomState,
+    /// The CLOCK hand: the next bucket eviction looks at.
+    hand: usize,
     budget: usize,
     bytes: usize,
     hits: u64,
@@ -72,7 +172,9 @@ impl Default for ValueCache {
 impl ValueCache {
     pub fn new(budget: usize) -> ValueCache {
         ValueCache {
-            map: LruCache::unbounded_with_hasher(ahash::RandomState::new()),
+            table: HashTable::new(),
+            hasher: ahash::RandomState::new(),
+            hand: 0,
             budget,
             bytes: 0,
             hits: 0,
@@ -103,18 +205,22 @@ impl ValueCache {
         if !self.is_enabled() {
             return None;
         }
-        let Some(entry) = self.map.peek(key) else {
+        let hash = self.hasher.hash_one(key);
+        let Some(entry) = self.table.find_mut(hash, |e| e.key() == key) else {
             self.misses += 1;
             return None;
         };
-        if entry.rec.expire_at != 0 && entry.rec.expire_at <= wall_clock_ms() {
+        let expire_at = entry.expire_at();
+        if expire_at != 0 && expire_at <= wall_clock_ms() {
             self.remove(key);
             self.misses += 1;
             return None;
         }
-        entry.referenced.set(true);
+        if !entry.referenced {
+            entry.referenced = true;
+        }
         self.hits += 1;
-        Some(entry.rec.clone())
+        Some(entry.record())
     }
 
     /// Caches `rec` as the current record of `key`, replacing any cached one. A record that is too large,
@@ -123,26 +229,25 @@ impl ValueCache {
         if !self.is_enabled() {
             return;
         }
-        let cost = entry_cost(key.len(), &rec);
+        let cost = key.len() + rec.payload.len() + ENTRY_OVERHEAD;
         if cost > self.budget / MAX_ENTRY_FRACTION
             || (rec.expire_at != 0 && rec.expire_at <= wall_clock_ms())
         {
             self.remove(key);
             return;
         }
-        match self.map.peek_mut(key) {
+        let hash = self.hasher.hash_one(key);
+        match self.table.find_mut(hash, |e| e.key() == key) {
             Some(old) => {
-                // Replace in place: no new key allocation; a rewrite counts as a use.
-                self.bytes -= entry_cost(key.len(), &old.rec);
-                old.rec = rec;
-                old.referenced.set(true);
+                // Replace in place; a rewrite counts as a use.
+                self.bytes -= old.cost();
+                old.set(key, rec);
+                old.referenced = true;
             }
             None => {
-                let entry = Entry {
-                    rec,
-                    referenced: std::cell::Cell::new(false),
-                };
-                self.map.put(Box::from(key), entry);
+                let hasher = &self.hasher;
+                self.table
+                    .insert_unique(hash, Entry::new(key, rec), |e| hasher.hash_one(e.key()));
             }
         }
         self.bytes += cost;
@@ -151,35 +256,40 @@ impl ValueCache {
 
     /// Drops the cached record of `key`, if any.
     pub fn remove(&mut self, key: &[u8]) {
-        if let Some(old) = self.map.pop(key) {
-            self.bytes -= entry_cost(key.len(), &old.rec);
+        let hash = self.hasher.hash_one(key);
+        if let Ok(entry) = self.table.find_entry(hash, |e| e.key() == key) {
+            let (old, _) = entry.remove();
+            self.bytes -= old.cost();
         }
     }
 
-    /// Drops every cached record. Replacing the map frees it in one pass over the list (no rehashing per
-    /// entry) and gives its table memory back.
+    /// Drops every cached record and gives the table's memory back.
     pub fn clear(&mut self) {
-        if !self.map.is_empty() {
-            self.map = LruCache::unbounded_with_hasher(ahash::RandomState::new());
+        if !self.table.is_empty() {
+            self.table = HashTable::new();
         }
+        self.hand = 0;
         self.bytes = 0;
     }
 
-    /// Evicts from the old end until within `budget`; a referenced entry loses its bit and goes back to
-    /// the young end instead (at most one such round per entry per call).
+    /// Sweeps the CLOCK hand until within `budget`: a referenced entry loses its bit and stays, the first
+    /// unreferenced one goes. Two passes at most, since the first clears every bit it passes.
     fn evict_to(&mut self, budget: usize) {
-        let mut second_chances = self.map.len();
-        while self.bytes > budget {
-            let Some((key, old)) = self.map.pop_lru() else {
-                break;
+        while self.bytes > budget && !self.table.is_empty() {
+            if self.hand >= self.table.num_buckets() {
+                self.hand = 0;
+            }
+            let i = self.hand;
+            self.hand += 1;
+            let Ok(mut entry) = self.table.get_bucket_entry(i) else {
+                continue;
             };
-            if old.referenced.get() && second_chances > 0 {
-                second_chances -= 1;
-                old.referenced.set(false);
-                self.map.put(key, old);
+            if entry.get().referenced {
+                entry.get_mut().referenced = false;
                 continue;
             }
-            self.bytes -= entry_cost(key.len(), &old.rec);
+            let (old, _) = entry.remove();
+            self.bytes -= old.cost();
             self.evictions += 1;
         }
     }
@@ -211,18 +321,15 @@ impl ValueCache {
 
     /// Cached records.
     pub fn entries(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
-    /// Whether `key` is cached (does not change its recency); for tests and diagnostics.
+    /// Whether `key` is cached (does not change its reference bit); for tests and diagnostics.
     pub fn contains(&self, key: &[u8]) -> bool {
-        self.map.contains(key)
+        self.table
+            .find(self.hasher.hash_one(key), |e| e.key() == key)
+            .is_some()
     }
-}
-
-#[inline]
-fn entry_cost(key_len: usize, rec: &Record) -> usize {
-    key_len + rec.payload.len() + ENTRY_OVERHEAD
 }
 
 /// The clock the compaction filter judges deadlines by (storage/compaction.rs).
@@ -245,7 +352,7 @@ mod tests {
     }
 
     #[test]
-    fn lru_order_budget_and_counters() {
+    fn budget_counters_and_second_chance() {
         let budget = 8 * (ENTRY_OVERHEAD + 101);
         let mut c = ValueCache::new(budget);
         for i in 0..8u8 {
@@ -254,12 +361,8 @@ mod tests {
         assert_eq!((c.entries(), c.bytes(), c.evictions()), (8, budget, 0));
         assert!(c.get(b"k\x00").is_some(), "k0 is referenced");
         c.insert(b"k\x08", rec(99, 0));
-        assert_eq!(c.evictions(), 1);
-        assert!(
-            !c.contains(b"k\x01"),
-            "the oldest unreferenced entry goes first"
-        );
-        assert!(c.contains(b"k\x00"));
+        assert_eq!((c.entries(), c.evictions()), (8, 1));
+        assert!(c.contains(b"k\x00"), "an unreferenced entry goes first");
         assert!(c.get(b"nope").is_none());
         assert_eq!((c.hits(), c.misses()), (1, 1));
         // Replacing accounts the new size, not both.
@@ -276,24 +379,94 @@ mod tests {
 
     #[test]
     fn read_entries_outlive_a_burst_of_unread_writes() {
-        let mut c = ValueCache::new(8 * (ENTRY_OVERHEAD + 101));
-        for i in 0..8u8 {
-            c.insert(&[b'k', i], rec(99, 0));
+        // 64 entries sit in 128 buckets: 16 evictions move the hand less than one turn, so every entry
+        // it passes with its bit set survives.
+        let mut c = ValueCache::new(64 * (ENTRY_OVERHEAD + 102));
+        for i in 0..64u8 {
+            c.insert(&[b'k', i], rec(100, 0));
         }
-        for i in 0..4u8 {
+        for i in 0..16u8 {
             assert!(c.get(&[b'k', i]).is_some());
         }
-        for i in 0..4u8 {
-            c.insert(&[b'n', i], rec(99, 0));
+        for i in 0..16u8 {
+            c.insert(&[b'n', i], rec(100, 0));
         }
-        assert_eq!(c.evictions(), 4);
-        for i in 0..4u8 {
+        assert_eq!((c.evictions(), c.entries()), (16, 64));
+        for i in 0..16u8 {
             assert!(
                 c.contains(&[b'k', i]),
                 "read entry k{i} got a second chance"
             );
-            assert!(!c.contains(&[b'k', i + 4]), "unread entry k{} went", i + 4);
         }
+    }
+
+    #[test]
+    fn eviction_progresses_when_every_entry_was_read() {
+        let mut c = ValueCache::new(8 * (ENTRY_OVERHEAD + 102));
+        for i in 0..8u8 {
+            c.insert(&[b'k', i], rec(100, 0));
+            assert!(c.get(&[b'k', i]).is_some());
+        }
+        c.insert(b"new", rec(99, 0));
+        assert_eq!((c.evictions(), c.entries()), (1, 8));
+        assert!(c.bytes() <= c.budget());
+    }
+
+    #[test]
+    fn payloads_move_between_the_block_and_a_shared_buffer() {
+        let mut c = ValueCache::new(1 << 20);
+        let big = INLINE_PAYLOAD + 1;
+        for (len, expire_at) in [
+            (3, 0),
+            (3, 7),
+            (big, 0),
+            (big + 5, 9),
+            (0, 0),
+            (INLINE_PAYLOAD, 0),
+        ] {
+            let payload = Bytes::from((0..len).map(|i| i as u8).collect::<Vec<u8>>());
+            let r = Record {
+                vtype: ValueType::Hash,
+                expire_at: if expire_at == 0 {
+                    0
+                } else {
+                    wall_clock_ms() + 60_000 + expire_at
+                },
+                version: len as u64,
+                payload,
+            };
+            c.insert(b"key", r.clone());
+            assert_eq!(c.get(b"key"), Some(r), "payload of {len} bytes");
+            assert_eq!(c.bytes(), 3 + len + ENTRY_OVERHEAD);
+        }
+        assert_eq!(c.entries(), 1);
+        c.insert(b"ke", rec(big, 0));
+        assert_eq!(c.get(b"ke").unwrap().payload.len(), big);
+        assert_eq!(c.get(b"key").unwrap().payload.len(), INLINE_PAYLOAD);
+    }
+
+    /// Measures what an entry costs in resident memory (run with `--ignored --nocapture`); ENTRY_OVERHEAD
+    /// should stay above the figure printed for 16-byte keys and values.
+    #[test]
+    #[ignore]
+    fn entry_overhead() {
+        fn rss() -> usize {
+            let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+            statm.split(' ').nth(1).unwrap().parse::<usize>().unwrap() * 4096
+        }
+        let n = 1_000_000usize;
+        let before = rss();
+        let mut c = ValueCache::new(usize::MAX / 2);
+        for i in 0..n {
+            let key = format!("key:{i:012}");
+            c.insert(key.as_bytes(), rec(16, 0));
+        }
+        let per_entry = (rss() - before) / n;
+        println!(
+            "{per_entry} bytes per entry beyond key and payload: {}",
+            per_entry - 32
+        );
+        assert_eq!(c.entries(), n);
     }
 
     #[test]
