@@ -356,6 +356,8 @@ fn switch_if_full(shard: &Shard) -> Result<(), StorageError> {
     if shard.store.switch_would_wait() {
         return Ok(());
     }
+    // A switch still owed after range deletes (one that failed at the end of a FLUSH) is made here too.
+    shard.store.switch_if_owed()?;
     let switch_at = shard.settings.borrow().rocksdb.memtable_switch_bytes();
     shard.store.switch_memtables_at(switch_at).map(drop)
 }

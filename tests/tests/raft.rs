@@ -512,8 +512,9 @@ fn a_corrupt_middle_of_the_log_stops_the_start_with_the_place() {
 
 /// A write whose RocksDB apply fails after its entry went into the log is answered with an error and
 /// withdrawn from the log: after `kill -9` and a restart, none of the writes the client saw fail is there,
-/// and every acknowledged one is. RocksDB is made to fail by taking the names of the table files it
-/// creates next with directories: its next memtable flush fails, and a failed flush stops its writes.
+/// and every acknowledged one is (a refused FLUSHALL included). RocksDB is made to fail by taking the
+/// names of the table files it creates next with directories: its next memtable flush fails, and a failed
+/// flush stops its writes.
 #[test]
 fn a_write_refused_by_rocksdb_does_not_come_back_after_a_restart() {
     let cfg = config_file("[rocksdb]\nwrite-buffer-mb = 1\n");
@@ -582,6 +583,13 @@ fn a_write_refused_by_rocksdb_does_not_come_back_after_a_restart() {
         (1..=2).contains(&complaints),
         "{complaints} expiry failures logged"
     );
+    // A refused FLUSHALL leaves the key counts as they are in RocksDB (they were zeroed before the write,
+    // and FLUSH* reads them to find the slots to flush); the keys stay (checked after the restart).
+    let size = r.cmd_str(&["DBSIZE"]);
+    assert_eq!(size, format!(":{}\r\n", acked.len() + 20));
+    let reply = r.cmd_str(&["FLUSHALL"]);
+    assert!(reply.starts_with("-ERR storage error: "), "{reply:?}");
+    assert_eq!(r.cmd_str(&["DBSIZE"]), size);
 
     // A clean stop still works (its flush fails: the log is synced, and the next start replays it).
     assert_eq!(s.stop(), Some(0));

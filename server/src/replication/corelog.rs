@@ -354,6 +354,8 @@ impl CoreLog {
                 });
             }
         }
+        // Replayed FLUSHes leave their memtable switch owed, as the command makes it after its last slot.
+        store.switch_if_owed().map_err(LogError::from)?;
         Ok(report)
     }
 

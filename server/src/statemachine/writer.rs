@@ -29,8 +29,6 @@ pub struct SlotWriter<'a> {
     caching: bool,
     /// The entry's writes for the value cache, in order: physical key and new record (`None`: deleted).
     writes: Vec<(KeyBuf, Option<Record>)>,
-    /// The entry wiped whole databases (`delete_all`): the value cache is cleared on commit.
-    clears_cache: bool,
     counts: Option<KeyCounts>,
     /// Databases of this slot wiped by `delete_all`, whose counts restart from zero.
     wiped: Option<Option<u8>>,
@@ -56,7 +54,6 @@ impl<'a> SlotWriter<'a> {
             overlay: Vec::new(),
             caching: store.caches_values(),
             writes: Vec::new(),
-            clears_cache: false,
             counts: None,
             wiped: None,
             new_deadline: None,
@@ -124,6 +121,7 @@ impl<'a> SlotWriter<'a> {
         member: &[u8],
         value: &[u8],
     ) {
+        debug_assert!(self.wiped.is_none(), "a write after delete_all");
         let k = KeyCodec::sub_key(self.slot, self.db, key, version, member);
         self.batch.put_cf(self.store.cf(family), &k, value);
         self.member_overlay
@@ -228,6 +226,7 @@ impl<'a> SlotWriter<'a> {
     /// Stores `rec` under `key`. The expire index is kept exact: the old deadline's entry goes, the new
     /// one's comes.
     pub fn put(&mut self, key: &Bytes, rec: Record) -> Result<(), StorageError> {
+        debug_assert!(self.wiped.is_none(), "a write after delete_all");
         let old = self.get_stored(key)?;
         self.adjust(old.as_ref(), Some(&rec))?;
         let old_deadline = old.as_ref().map_or(0, |r| r.expire_at);
@@ -297,6 +296,8 @@ impl<'a> SlotWriter<'a> {
     }
 
     /// Deletes every key of this slot in `db` (or in every database when `db` is `None`), counts included.
+    /// Nothing may be stored after it in the same entry: the batch is written without the memtable switch
+    /// a range delete needs before the next put (see `Store::write_range_delete`).
     pub fn delete_all(&mut self, db: Option<u8>) {
         match db {
             Some(db) => {
@@ -326,10 +327,8 @@ impl<'a> SlotWriter<'a> {
         }
         self.member_overlay.clear();
         self.overlay.clear();
-        // Earlier writes of this entry need not reach the cache: it is cleared on commit (flushes are
-        // rare; clearing everything is simpler than finding one slot's keys).
+        // Earlier writes of this entry need not reach the cache: it is cleared on commit.
         self.writes.clear();
-        self.clears_cache = true;
         self.counts = None;
         self.wiped = Some(db);
     }
@@ -360,6 +359,15 @@ impl<'a> SlotWriter<'a> {
             return Ok(false);
         }
         if let Some(wiped) = self.wiped {
+            // A wipe stores nothing after its range deletes (see `delete_all`).
+            debug_assert!(self.counts.is_none() && self.next_version.is_none());
+            let written = self.store.write_range_delete(self.batch);
+            // Flushes are rare: the whole value cache goes rather than one slot's keys (after a refused
+            // write too, which costs nothing and covers one that failed half-way).
+            self.store.clear_value_cache();
+            written?;
+            // Only once the write went in: a refused one leaves the cached counts as RocksDB still has them
+            // (DBSIZE and FLUSH* read them).
             match wiped {
                 Some(db) => self.store.reset_counts(self.slot, std::iter::once(db)),
                 None => {
@@ -367,6 +375,7 @@ impl<'a> SlotWriter<'a> {
                     self.store.forget_versions(self.slot);
                 }
             }
+            return Ok(true);
         }
         if let Some(next) = self.next_version {
             self.batch
@@ -389,9 +398,6 @@ impl<'a> SlotWriter<'a> {
         if let Err(e) = written {
             // The cache was not touched yet, so it still matches RocksDB if the batch left nothing behind;
             // dropping the keys anyway costs nothing and covers a write that failed half-way.
-            if self.clears_cache {
-                self.store.clear_value_cache();
-            }
             self.store
                 .cache_forget(self.writes.iter().map(|(pk, _)| &pk[..]));
             return Err(e);
@@ -399,14 +405,8 @@ impl<'a> SlotWriter<'a> {
         if let Some(next) = self.next_version {
             self.store.set_next_version(self.slot, next);
         }
-        let wiped = self.wiped.is_some();
         if self.caching {
-            self.store.cache_committed(self.clears_cache, self.writes);
-        }
-        if wiped {
-            // Range tombstones went in: see Store::switch_memtables. The write is in RocksDB whether or not
-            // the switch succeeds, so its failure is not this entry's (the switch is owed instead).
-            self.store.switch_after_range_delete();
+            self.store.cache_committed(false, self.writes);
         }
         Ok(true)
     }

@@ -180,8 +180,6 @@ fn scans_stay_inside_their_slot_and_database() {
         })
         .unwrap();
     assert_eq!(seen, vec![b"x".to_vec(), b"y".to_vec()]);
-    assert!(store.slot_db_has_keys(SlotId(1), 1).unwrap());
-    assert!(!store.slot_db_has_keys(SlotId(3), 0).unwrap());
 }
 
 // ---- value cache ----
@@ -361,18 +359,10 @@ fn flush_clears_the_cache() {
     )
     .unwrap();
     w.delete_all(Some(0));
-    w.put(
-        &Bytes::from_static(b"after"),
-        Record::string(Bytes::from_static(b"y"), 0, 0),
-    )
-    .unwrap();
     w.commit().unwrap();
-    assert!(!is_cached(&store, slot, 0, "a") && !is_cached(&store, slot, 0, "before"));
-    assert!(
-        is_cached(&store, slot, 0, "after"),
-        "writes after the wipe are cached"
-    );
-    assert_eq!(store.value_cache().entries(), 1);
+    assert_eq!(store.value_cache().entries(), 0);
+    put(&store, slot, 0, "after", 0, 1);
+    assert!(is_cached(&store, slot, 0, "after"));
     assert!(store.get(slot, 0, b"a").unwrap().is_none());
     assert!(store.get(slot, 0, b"before").unwrap().is_none());
     assert!(store.get(slot, 1, b"a").unwrap().is_some());
@@ -410,6 +400,11 @@ fn failed_write_leaves_no_stale_entry() {
     w.delete_all(Some(0));
     assert!(w.commit().is_err());
     assert_eq!(payload(&store, slot, "k").as_deref(), Some(&b"old"[..]));
+    assert_eq!(
+        store.counts(slot, 0).unwrap().keys,
+        1,
+        "a failed wipe keeps the counts"
+    );
 }
 
 #[test]
@@ -597,8 +592,8 @@ mod collections {
     }
 }
 
-/// The switch a range delete owes when it failed (`Store::switch_after_range_delete`) is made by the next
-/// write, before its batch; and `switch_memtables_at` switches only once a memtable reaches the size.
+/// The switch a range delete owes (`Store::write_range_delete`) is made by the next write, before its
+/// batch; and `switch_memtables_at` switches only once a memtable reaches the size.
 #[test]
 fn an_owed_memtable_switch_comes_before_the_next_write() {
     let (_dir, store) = open();
@@ -618,7 +613,16 @@ fn an_owed_memtable_switch_comes_before_the_next_write() {
         "nothing is that large"
     );
     assert!(active(&store) >= 10);
-    store.switch_owed.set(true);
+    // Wipes of two slots (as a FLUSHALL makes one per slot) owe the switch and do not make it.
+    for (slot, db) in [(SlotId(1), Some(0)), (SlotId(2), None)] {
+        let mut w = SlotWriter::new(&store, slot, 0, 1);
+        w.delete_all(db);
+        assert!(w.commit().unwrap());
+        assert!(store.switch_owed.get());
+        assert!(active(&store) >= 10);
+    }
+    assert!(store.get(SlotId(1), 0, b"k0").unwrap().is_none());
+    assert_eq!(store.counts(SlotId(1), 0).unwrap(), Default::default());
     put(&store, SlotId(1), 0, "after", 0, 1);
     assert!(!store.switch_owed.get());
     // The data family's new memtable holds only what the write after the switch wrote: the record and

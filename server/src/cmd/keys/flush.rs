@@ -1,9 +1,13 @@
 //! FLUSHDB [ASYNC | SYNC], FLUSHALL [ASYNC | SYNC]
 //!
 //! One [`KeyOp::Flush`] mutation per slot that holds keys: a range delete of the slot's database (or of the
-//! whole slot, for FLUSHALL) with its key counts, so it is cheap whatever the number of keys and ASYNC and
-//! SYNC behave the same. Expire-index entries of the deleted keys are left behind; the active expiry cycle
-//! finds them stale and drops them. Each core flushes its own slots (`spread` runs every core): atomic per
+//! whole slot, for FLUSHALL) with its expire index and key counts, so it is cheap whatever the number of
+//! keys and ASYNC and SYNC behave the same. Which slots hold keys is read from their key counts, kept in
+//! memory: they are exact (written in the batch of every change they count; a record the compaction
+//! filter drops stays counted until the expiry cycle settles it), so a count of 0 means no record, no
+//! expire-index entry and no live member (a collection's members live only under its record). The
+//! memtable switch every range delete needs is made once, after the last slot (see
+//! `Store::write_range_delete`). Each core flushes its own slots (`spread` runs every core): atomic per
 //! slot, not across slots — a write racing with the flush may survive it, as it could just as well have
 //! arrived right after it.
 
@@ -31,13 +35,25 @@ fn flush(ctx: &mut Ctx<'_>, args: &[Bytes], all: bool) -> Result<Reply, CmdError
     } else {
         ctx.db..ctx.db + 1
     };
+    let flushed = flush_slots(ctx, databases, all);
+    // The flush stands whether or not the switch succeeds: a failed one stays owed, made before the next
+    // write (or that write fails).
+    if let Err(e) = ctx.shard.store.switch_if_owed() {
+        log::warn!("memtable switch after a flush failed ({e}); retried before the next write");
+    }
+    flushed
+}
+
+fn flush_slots(
+    ctx: &mut Ctx<'_>,
+    databases: std::ops::Range<u8>,
+    all: bool,
+) -> Result<Reply, CmdError> {
     for slot in ctx.shard.node.layout.slots_of(ctx.shard.core) {
         let slot = SlotId(slot);
         let mut has = false;
         for db in databases.clone() {
-            // The counts answer without I/O; the seek covers a count that would be wrong.
-            let store = &ctx.shard.store;
-            if store.counts(slot, db)?.keys != 0 || store.slot_db_has_keys(slot, db)? {
+            if ctx.shard.store.counts(slot, db)?.keys != 0 {
                 has = true;
                 break;
             }
