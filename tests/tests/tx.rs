@@ -894,3 +894,64 @@ fn member_writes_that_keep_the_count_still_abort_watch() {
     });
     assert_eq!(reply, RAN);
 }
+
+/// Writes that leave a list as it was — LTRIM keeping every element, LMOVE / BLMOVE of a list onto its own
+/// end — still count as writes of the key in Redis (it signals the key modified either way), so EXEC aborts;
+/// no-ops Redis does not signal (LREM of an absent element, LTRIM or LMOVE of a missing key) do not. Keys
+/// on either core of two; each case checked against redis-server when it is installed.
+#[test]
+fn list_writes_that_change_nothing_still_abort_watch() {
+    let s = Server::with_cores(2);
+    let redis = RedisServer::start();
+    for core in 0..2 {
+        let key = key_on(core, 2, "l");
+        let cases: [(&[&str], &str, &str); 6] = [
+            (&["LTRIM", &key, "0", "-1"], OK, NULL_ARRAY),
+            (&["LTRIM", &key, "0", "99"], OK, NULL_ARRAY),
+            (
+                &["LMOVE", &key, &key, "LEFT", "LEFT"],
+                "$1\r\na\r\n",
+                NULL_ARRAY,
+            ),
+            (
+                &["LMOVE", &key, &key, "RIGHT", "RIGHT"],
+                "$1\r\nb\r\n",
+                NULL_ARRAY,
+            ),
+            (
+                &["BLMOVE", &key, &key, "LEFT", "LEFT", "0"],
+                "$1\r\na\r\n",
+                NULL_ARRAY,
+            ),
+            (&["LREM", &key, "0", "absent"], ":0\r\n", RAN),
+        ];
+        let mut servers = vec![("slotkv", s.raw(), s.raw())];
+        if let Some(redis) = &redis {
+            servers.push(("redis", redis.raw(), redis.raw()));
+        }
+        for (name, mut r, mut o) in servers {
+            for (cmd, reply, exec) in cases {
+                assert_eq!(o.cmd_str(&["DEL", &key]).len(), 4);
+                assert_eq!(o.cmd_str(&["RPUSH", &key, "a", "b"]), ":2\r\n");
+                let got = watch_then(&mut r, &[&key], |_| assert_eq!(o.cmd_str(cmd), reply));
+                assert_eq!(got, exec, "{name}: {cmd:?}");
+                assert_eq!(
+                    o.cmd_str(&["LRANGE", &key, "0", "-1"]),
+                    "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+                );
+            }
+            // On a missing key they write nothing, and nothing aborts.
+            assert_eq!(o.cmd_str(&["DEL", &key]), ":1\r\n");
+            for cmd in [
+                &["LTRIM", &key, "0", "-1"][..],
+                &["LMOVE", &key, &key, "LEFT", "LEFT"],
+            ] {
+                assert_eq!(
+                    watch_then(&mut r, &[&key], |_| drop(o.cmd_str(cmd))),
+                    RAN,
+                    "{name}: {cmd:?}"
+                );
+            }
+        }
+    }
+}

@@ -159,10 +159,6 @@ impl Shard {
         debug_assert_eq!(self.node.layout.core_of(entry.slot), self.core);
         let mut w = SlotWriter::new(&self.store, entry.slot, entry.db, entry.now_ms);
         let reply = statemachine::apply(entry, &mut w)?;
-        if w.is_empty() {
-            return Ok((reply, 0));
-        }
-        let new_deadline = w.new_deadline;
         let events = self.has_key_listeners().then(|| {
             let (written, wiped) = w.written();
             keyevents::WrittenKeys {
@@ -171,6 +167,16 @@ impl Shard {
                 wiped,
             }
         });
+        if w.is_empty() {
+            // Nothing to log or wait for. But a command Redis counts as a write even when it changes
+            // nothing (LTRIM keeping every element, LMOVE of a list onto its own end) touched its key,
+            // and WATCH sees that.
+            if let Some(events) = events.filter(|e| !e.keys.is_empty()) {
+                self.keys_written(events);
+            }
+            return Ok((reply, 0));
+        }
+        let new_deadline = w.new_deadline;
         // The log first: a log that refuses the entry leaves the state untouched.
         let (index, seq) = self.log.append(entry).map_err(CmdError::from)?;
         w.set_applied(&corelog::applied_value(&corelog::solo_log_id(index)));
