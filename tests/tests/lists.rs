@@ -479,6 +479,52 @@ fn timeouts_reply_nil_in_both_protocols() {
     assert_eq!(r.read_reply(), arr(&["k", "v"]).as_bytes());
 }
 
+/// Every blocking command reads its timeout as Redis does, in `long double` with `strtold`'s syntax:
+/// `1e-400` is a positive timeout (1 ms; in `f64` it was 0, which waits forever), hex is accepted, and
+/// the range errors are Redis's. Two cores, so the keys of the two-key forms may be on either; replies
+/// compared with redis-server when it is installed.
+#[test]
+fn timeouts_are_read_as_long_doubles() {
+    let s = Server::with_cores(2);
+    let redis = RedisServer::start();
+    let mut conns = vec![s.raw()];
+    conns.extend(redis.as_ref().map(RedisServer::raw));
+    let nil = "*-1\r\n";
+    let not_float = "-ERR timeout is not a float or out of range\r\n";
+    let negative = "-ERR timeout is negative\r\n";
+    for r in &mut conns {
+        // A command that waits forever fails the test in 3 s, not at the harness's 10.
+        r.stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        for (timeout, want) in [
+            ("1e-400", nil),
+            ("1e-4940", nil),
+            ("0x1p-4", nil),
+            ("0X.1P-2", nil),
+            ("1e-5000", not_float),
+            ("1e5000", not_float),
+            ("0x", not_float),
+            ("0x1p-16446", not_float),
+            ("9.3e15", negative),
+            ("-0x1", negative),
+        ] {
+            for args in [
+                &["BLPOP", "nol", timeout][..],
+                &["BRPOP", "nol", "nol2", timeout],
+                &["BLMPOP", timeout, "1", "nol", "LEFT"],
+                &["BLMOVE", "nol", "d", "LEFT", "LEFT", timeout],
+                &["BRPOPLPUSH", "nol", "d", timeout],
+                &["BZPOPMIN", "noz", timeout],
+                &["BZPOPMAX", "noz", "nol", timeout],
+                &["BZMPOP", timeout, "1", "noz", "MIN"],
+            ] {
+                assert_eq!(r.cmd_str(args), want, "{args:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn blmove_chains_serve_the_next_waiter() {
     let s = Server::start();

@@ -91,7 +91,8 @@ use std::rc::Rc;
 use bytes::Bytes;
 use resp::Reply;
 
-use super::{args, CmdError, Ctx, ReplyFuture, Spread};
+use super::longdouble::LongDouble;
+use super::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::shard::{now_ms, Shard};
 use crate::slot::SlotId;
 
@@ -134,21 +135,17 @@ impl Block {
     }
 }
 
-/// Parses a timeout in seconds as Redis 7.0 does (`getTimeoutFromObjectOrReply`, seconds as a long
-/// double, rounded up to whole milliseconds). `now_ms` makes it a deadline.
+/// Parses a timeout in seconds as Redis 7.0 does (`getTimeoutFromObjectOrReply`): `strtold`'s syntax (hex
+/// included) and range, in `long double` — so `1e-400` is a tiny positive timeout, not a zero that would
+/// wait forever — rounded up to whole milliseconds. `now_ms` makes it a deadline.
 pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Deadline, CmdError> {
-    // strtold's limits: nothing longer than its buffer, no leading space (the rest is parse_f64's rules).
-    let value = (arg.len() < 5 * 1024 && !arg.first().is_some_and(u8::is_ascii_whitespace))
-        .then(|| args::parse_f64_opt(arg))
-        .flatten()
+    let seconds = LongDouble::parse(arg)
         .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?;
-    let ms = (value * 1000.0).ceil();
-    // A value past the range of `long long` converts to LLONG_MIN on the platforms Redis runs on.
-    if !(0.0..9.223_372_036_854_775e18).contains(&ms) {
+    let ms = seconds.seconds_to_millis();
+    if ms < 0 {
         return Err(CmdError::msg("ERR timeout is negative"));
     }
-    let ms = ms as u64;
-    Ok((ms > 0).then(|| now_ms.saturating_add(ms)))
+    Ok((ms > 0).then(|| now_ms.saturating_add(ms as u64)))
 }
 
 /// A future that is already done (a spread command's parse error).
@@ -339,5 +336,32 @@ mod tests {
             parse_timeout(b"9e15", now).unwrap(),
             Some(now + 9_000_000_000_000_000_000)
         );
+        // Replies of Redis 7.0.15 (x86-64): below f64's range, hex, and at the edges of `long long`.
+        let ms = |a: &[u8]| parse_timeout(a, 0).map(|d| d.map_or(0, |d| d as i64));
+        for (arg, want) in [
+            (&b"1e-400"[..], 1),
+            (b"1e-4940", 1),
+            (b"0x1", 1000),
+            (b"0X1p3", 8000),
+            (b"0x1p-20", 1),
+            (b"0x.8", 500),
+            (b"0.0015", 2),
+            (b"-0x1p-20", 0),
+            (b"9.223372036854775807e15", i64::MAX),
+        ] {
+            assert_eq!(ms(arg).unwrap(), want, "{arg:?}");
+        }
+        assert_eq!(
+            text(b"1e-5000"),
+            "ERR timeout is not a float or out of range"
+        );
+        assert_eq!(
+            text(b"1e5000"),
+            "ERR timeout is not a float or out of range"
+        );
+        assert_eq!(text(b"0x"), "ERR timeout is not a float or out of range");
+        assert_eq!(text(b"9.3e15"), "ERR timeout is negative");
+        assert_eq!(text(b"-9.3e15"), "ERR timeout is negative");
+        assert_eq!(text(b"1e400"), "ERR timeout is negative");
     }
 }

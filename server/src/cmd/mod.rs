@@ -45,6 +45,7 @@ mod error;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod longdouble;
 pub mod pubsub;
 pub mod server;
 pub mod sets;

@@ -13,7 +13,7 @@ use resp::Reply;
 
 use super::{stored_field, HashOp};
 use crate::cmd::collection::{self, slot_of};
-use crate::cmd::strings::longdouble::LongDouble;
+use crate::cmd::longdouble::LongDouble;
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::Family;

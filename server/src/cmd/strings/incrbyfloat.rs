@@ -1,12 +1,12 @@
-//! INCRBYFLOAT key increment — in Redis's `long double` arithmetic (see [`super::longdouble`]), so the
-//! stored text and the reply are the digits Redis would produce. The sum is computed inside `apply` from
+//! INCRBYFLOAT key increment — in Redis's `long double` arithmetic (see [`crate::cmd::longdouble`]), so
+//! the stored text and the reply are the digits Redis would produce. The sum is computed inside `apply` from
 //! the stored value and keeps the key's time to live; the stored result is the reply text.
 
 use bytes::Bytes;
 use resp::Reply;
 
-use super::longdouble::LongDouble;
 use super::{string_record, StringOp};
+use crate::cmd::longdouble::LongDouble;
 use crate::cmd::{CmdError, Ctx};
 use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};

@@ -9,9 +9,9 @@
 //! Time to live follows Redis: SET (without KEEPTTL), SETEX, PSETEX, GETSET and MSET replace it; INCR*,
 //! INCRBYFLOAT, APPEND and SETRANGE keep it; GETEX changes it only when told to.
 //!
-//! INCRBYFLOAT computes in Redis's `long double` ([`longdouble`]), so its digits match Redis's. Multi-key
-//! commands (MGET, MSET, MSETNX, LCS) split by core when their keys span cores; each file says what is
-//! atomic then.
+//! INCRBYFLOAT computes in Redis's `long double` ([`crate::cmd::longdouble`]), so its digits match
+//! Redis's. Multi-key commands (MGET, MSET, MSETNX, LCS) split by core when their keys span cores; each
+//! file says what is atomic then.
 
 mod append;
 mod decr;
@@ -25,7 +25,6 @@ mod incr;
 mod incrby;
 mod incrbyfloat;
 mod lcs;
-pub mod longdouble;
 mod mget;
 mod mset;
 mod msetnx;

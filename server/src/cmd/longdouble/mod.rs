@@ -1,7 +1,9 @@
-//! Redis's `long double` arithmetic in software, so INCRBYFLOAT answers byte for byte what Redis answers.
+//! Redis's `long double` arithmetic in software, so INCRBYFLOAT (and HINCRBYFLOAT) answers byte for byte
+//! what Redis answers, and the blocking commands read their timeouts as Redis does.
 //!
 //! Redis parses both operands with `strtold`, adds them in `long double` and prints the sum with `%.17Lf`
-//! before trimming trailing zeros (`ld2string`, human-friendly mode). On x86-64 `long double` is the x87
+//! before trimming trailing zeros (`ld2string`, human-friendly mode). A blocking command's timeout in
+//! seconds is parsed the same way and becomes `(long long) ceill(seconds * 1000.0)` milliseconds. On x86-64 `long double` is the x87
 //! 80-bit format (64-bit significand), which Rust has no type for; rounding through `f64` instead gives
 //! different digits (10.5 + 0.1 would print 10.59999999999999964). So this module models the format
 //! exactly: correctly rounded parsing (decimal, hex, `inf`), correctly rounded addition, and exact decimal
@@ -62,6 +64,52 @@ impl LongDouble {
             Parsed::Value(LongDouble::NaN) => None,
             Parsed::Value(v) => Some(v),
             Parsed::OutOfRange => None,
+        }
+    }
+
+    /// `(long long) ceill(self * 1000.0)`, Redis's milliseconds from a timeout in seconds
+    /// (`getTimeoutFromObjectOrReply`): the product rounded to the format, then up to an integer, then
+    /// converted; on x86-64 a value outside `long long` (infinities included) converts to `LLONG_MIN`, so
+    /// Redis calls it negative. Elsewhere the conversion saturates.
+    pub fn seconds_to_millis(self) -> i64 {
+        let out_of_range = |neg: bool| {
+            if cfg!(target_arch = "x86_64") || neg {
+                i64::MIN
+            } else {
+                i64::MAX
+            }
+        };
+        let (neg, mant, exp) = match self {
+            LongDouble::Zero(_) => return 0,
+            LongDouble::Inf(neg) => return out_of_range(neg),
+            LongDouble::NaN => return out_of_range(false),
+            LongDouble::Finite { neg, mant, exp } => (neg, mant, exp),
+        };
+        let mut product = Big::from_u128(mant);
+        product.mul_small_add(1000, 0);
+        let (mant, exp) = match round(&product, &Big::one(), exp as i64, neg) {
+            Parsed::Value(LongDouble::Finite { mant, exp, .. }) => (mant, exp),
+            _ => return out_of_range(neg),
+        };
+        // |ceil| of mant · 2^exp, rounded towards +infinity.
+        let magnitude = if exp >= 0 {
+            if 128 - mant.leading_zeros() as i64 + exp as i64 > 64 {
+                return out_of_range(neg);
+            }
+            mant << exp
+        } else {
+            let k = (-exp) as u32;
+            let int = mant.checked_shr(k).unwrap_or(0);
+            let frac = k >= 128 || mant & ((1u128 << k) - 1) != 0;
+            int + (frac && !neg) as u128
+        };
+        if neg {
+            match magnitude {
+                m if m <= 1 << 63 => (m as i64).wrapping_neg(),
+                _ => out_of_range(true),
+            }
+        } else {
+            i64::try_from(magnitude).unwrap_or_else(|_| out_of_range(false))
         }
     }
 
