@@ -96,7 +96,8 @@ pub struct Store {
     cache: std::cell::RefCell<ValueCache>,
     /// Bytes of write batches since the memtables were last checked against their switch size.
     unchecked_bytes: std::cell::Cell<u64>,
-    /// A range delete's memtable switch failed: it is made before the next write (or that write fails).
+    /// Range deletes went in since the last memtable switch: the switch is made before the next write
+    /// that is not itself a range delete (or that write fails), or by [`Store::switch_if_owed`].
     switch_owed: std::cell::Cell<bool>,
 }
 
@@ -268,11 +269,15 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets cached counts of a slot (after a range delete of the whole slot).
+    /// Zeroes the cached counts of a slot's databases (after a range delete of them, which took their
+    /// counts records: a database not cached reads as zero from RocksDB, so it is not added — a FLUSHALL
+    /// resets all 254 databases of every slot).
     pub(crate) fn reset_counts(&self, slot: SlotId, databases: impl Iterator<Item = u8>) {
         let mut cache = self.counts.borrow_mut();
         for db in databases {
-            cache.insert((slot.0, db), KeyCounts::default());
+            if let Some(c) = cache.get_mut(&(slot.0, db)) {
+                *c = KeyCounts::default();
+            }
         }
     }
 
@@ -280,13 +285,37 @@ impl Store {
     /// [`crate::statemachine::SlotWriter`], which keeps the value cache coherent; any other writer of data
     /// keys must call [`Store::clear_value_cache`] afterwards.
     pub fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
-        if self.switch_owed.get() {
-            self.switch_memtables()?;
-            self.switch_owed.set(false);
-        }
+        self.switch_if_owed()?;
+        self.write_unswitched(batch)
+    }
+
+    /// Writes the batch of a range delete (FLUSHDB or FLUSHALL of one slot) and owes the memtable switch
+    /// that must follow it (see [`Store::switch_memtables`]) instead of making it: a FLUSHALL writes one
+    /// such batch per slot, and a switch after each one (a flush of a tiny memtable each, the core
+    /// waiting for flushes) made a FLUSHALL of 2,000 keys take seconds. The batch may hold only deletes,
+    /// range deletes and the slot's applied log id (a put in the raft family, which only a slot import
+    /// range-deletes, and an import switches at once): none of them updates in place an entry older than
+    /// a tombstone, so they may come before an owed switch. Whoever writes such batches makes the switch
+    /// once after the last one ([`Store::switch_if_owed`]); any other write makes it first.
+    pub(crate) fn write_range_delete(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.write_unswitched(batch)?;
+        self.switch_owed.set(true);
+        Ok(())
+    }
+
+    fn write_unswitched(&self, batch: WriteBatch) -> Result<(), StorageError> {
         self.unchecked_bytes
             .set(self.unchecked_bytes.get() + batch.size_in_bytes() as u64);
         self.db.write_opt(batch, &self.write_opts)?;
+        Ok(())
+    }
+
+    /// Makes the memtable switch owed by range deletes, if one is: at the end of a FLUSH command, from the
+    /// purger, after replay. A failure leaves it owed.
+    pub fn switch_if_owed(&self) -> Result<(), StorageError> {
+        if self.switch_owed.get() {
+            self.switch_memtables()?;
+        }
         Ok(())
     }
 
@@ -339,17 +368,6 @@ impl Store {
             }
         }
         Ok(())
-    }
-
-    /// Whether `slot · db` holds any key at all (expired ones included); cheap, one seek.
-    pub fn slot_db_has_keys(&self, slot: SlotId, db: u8) -> Result<bool, StorageError> {
-        let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(KeyCodec::slot_db_end(slot, db).to_vec());
-        let start = KeyCodec::slot_db_start(slot, db);
-        let mut iter = self.db.raw_iterator_opt(ro);
-        iter.seek(start);
-        iter.status()?;
-        Ok(iter.valid())
     }
 
     /// Expire-index entries of `slot · db` due at or before `now_ms`, at most `limit`, oldest first:
@@ -435,27 +453,18 @@ impl Store {
             .expect("the raft column family is created at open")
     }
 
-    /// The memtable switch that follows a range delete already in RocksDB (see [`Store::switch_memtables`]).
-    /// If it fails, the write stands, and the switch is owed: the next write makes it first, or fails.
-    pub fn switch_after_range_delete(&self) {
-        if let Err(e) = self.switch_memtables() {
-            log::warn!(
-                "memtable switch after a range delete failed ({e}); retried before the next write"
-            );
-            self.switch_owed.set(true);
-        }
-    }
-
     /// Switches every family to a new memtable (one atomic flush, not waited for). The data and raft
     /// families update values in place in their mutable memtable (`inplace_update_support`), which keeps
     /// the entry's old sequence number; so after a range delete no entry older than the tombstone may stay
     /// in a mutable memtable (a later in-place write would hide behind the tombstone), and a snapshot must
-    /// not see a mutable memtable that later writes change. The switch happens before this returns.
+    /// not see a mutable memtable that later writes change. The switch happens before this returns, and
+    /// settles any switch owed ([`Store::write_range_delete`]).
     pub fn switch_memtables(&self) -> Result<(), StorageError> {
         let cfs = all_families(&self.db);
         let mut opts = rocksdb::FlushOptions::default();
         opts.set_wait(false);
         self.db.flush_cfs_opt(&cfs, &opts)?;
+        self.switch_owed.set(false);
         Ok(())
     }
 
