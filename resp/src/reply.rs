@@ -70,6 +70,10 @@ pub enum Reply {
     },
     /// RESP3 `>`; RESP2 an array.
     Push(Vec<Reply>),
+    /// Several replies written back to back, with no header of their own: what a command that answers
+    /// more than once sends (SUBSCRIBE a b: a confirmation per channel). Inside EXEC's array, which Redis
+    /// sizes by commands, not replies, they stay flat too: `*1` followed by two confirmations.
+    Frames(Vec<Reply>),
     /// RESP3 an array of 2-element arrays; RESP2 a flat array of 2n (Redis 7's WITHSCORES and WITHVALUES
     /// replies: ZRANGE, ZPOPMIN with a count, ZRANDMEMBER, HRANDFIELD, ...).
     Pairs(Vec<(Reply, Reply)>),
@@ -158,6 +162,9 @@ impl Reply {
                     .iter()
                     .for_each(|r| r.encode_with(proto, doubles, out));
             }
+            Reply::Frames(items) => items
+                .iter()
+                .for_each(|r| r.encode_with(proto, doubles, out)),
             Reply::Map(pairs) => {
                 if resp3 {
                     header(b'%', pairs.len(), out);

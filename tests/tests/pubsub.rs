@@ -1118,3 +1118,76 @@ fn replies_match_redis_byte_for_byte() {
         }
     }
 }
+
+/// (Un)subscribe commands queued in MULTI: Redis's EXEC array counts commands, and a command's several
+/// confirmations follow one another in it without an array of their own (`*1` then two confirmations for
+/// `SUBSCRIBE a b`), in RESP2 and RESP3 (push frames), whichever way the transaction runs (one core; a
+/// node-wide DBSIZE on two). And a subscribed RESP2 connection's refused EXEC answers EXECABORT, as every
+/// other refused EXEC does. The bytes are redis-server 7.0.15's; compared live when it is installed.
+#[test]
+fn subscriptions_inside_multi_reply_like_redis() {
+    let sub = |name: &str, n: i64| format!("*3\r\n$9\r\nsubscribe\r\n$1\r\n{name}\r\n:{n}\r\n");
+    let only =
+        "only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
+    let sessions: Vec<(Vec<&[&str]>, String)> = vec![
+        (
+            vec![&["MULTI"], &["SUBSCRIBE", "a", "b"], &["EXEC"]],
+            format!("+OK\r\n+QUEUED\r\n*1\r\n{}{}", sub("a", 1), sub("b", 2)),
+        ),
+        (
+            vec![&["MULTI"], &["DBSIZE"], &["SUBSCRIBE", "a", "b"], &["EXEC"]],
+            format!("+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:0\r\n{}{}", sub("a", 1), sub("b", 2)),
+        ),
+        (
+            vec![
+                &["MULTI"],
+                &["PSUBSCRIBE", "a*", "b*"],
+                &["UNSUBSCRIBE"],
+                &["PUNSUBSCRIBE", "x"],
+                &["EXEC"],
+            ],
+            "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n\
+             *3\r\n$10\r\npsubscribe\r\n$2\r\na*\r\n:1\r\n*3\r\n$10\r\npsubscribe\r\n$2\r\nb*\r\n:2\r\n\
+             *3\r\n$11\r\nunsubscribe\r\n$-1\r\n:2\r\n*3\r\n$12\r\npunsubscribe\r\n$1\r\nx\r\n:2\r\n"
+                .into(),
+        ),
+        (
+            vec![&["HELLO", "3"], &["MULTI"], &["SUBSCRIBE", "a", "b"], &["EXEC"]],
+            format!(
+                "+OK\r\n+QUEUED\r\n*1\r\n{}{}",
+                sub("a", 1).replacen('*', ">", 1),
+                sub("b", 2).replacen('*', ">", 1)
+            ),
+        ),
+        (
+            vec![&["SUBSCRIBE", "a"], &["MULTI"], &["PING"], &["EXEC"]],
+            format!(
+                "{}-ERR Can't execute 'multi': {only}\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n\
+                 -EXECABORT Transaction discarded because of: Can't execute 'exec': {only}\r\n",
+                sub("a", 1)
+            ),
+        ),
+    ];
+    let redis = RedisServer::start();
+    for ours in [Server::start(), Server::with_cores(2)] {
+        for (commands, want) in &sessions {
+            let mut bytes = Vec::new();
+            for c in commands {
+                let a: Vec<&[u8]> = c.iter().map(|s| s.as_bytes()).collect();
+                bytes.extend(encode_cmd(&a));
+            }
+            let mut servers = vec![("slotkv", ours.raw())];
+            servers.extend(redis.as_ref().map(|r| ("redis", r.raw())));
+            for (name, mut r) in servers {
+                r.send(&bytes);
+                let mut got = slurp(&mut r, Duration::from_secs(5));
+                // HELLO's map names the server and its version: only what follows it is compared.
+                if commands[0][0] == "HELLO" {
+                    let start = got.windows(5).position(|w| w == b"+OK\r\n");
+                    got.drain(..start.expect("MULTI's +OK"));
+                }
+                assert_eq!(String::from_utf8_lossy(&got), *want, "{name}: {commands:?}");
+            }
+        }
+    }
+}

@@ -131,6 +131,16 @@ fn aggregates() {
         "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
         ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
     );
+    // Frames have no header, in an array too (EXEC of one SUBSCRIBE of two channels).
+    let frames = Reply::Frames(vec![
+        Reply::Push(vec![bulk("subscribe"), bulk("a"), Reply::Integer(1)]),
+        Reply::Push(vec![bulk("subscribe"), bulk("b"), Reply::Integer(2)]),
+    ]);
+    check(
+        Reply::Array(vec![frames]),
+        "*1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n",
+        "*1\r\n>3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n>3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n",
+    );
     let nested = Reply::Array(vec![
         Reply::Set(vec![Reply::Boolean(true)]),
         Reply::NullArray,

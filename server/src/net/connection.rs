@@ -64,14 +64,6 @@ fn encode(reply: &Reply, proto: Option<Protocol>, wbuf: &mut BytesMut) {
     }
 }
 
-/// Encodes a reply that is a sequence of frames (SUBSCRIBE's confirmations) one frame at a time.
-fn encode_frames(reply: &Reply, proto: Protocol, out: &mut BytesMut) {
-    match reply {
-        Reply::Array(frames) => frames.iter().for_each(|f| f.encode(proto, out)),
-        other => other.encode(proto, out),
-    }
-}
-
 /// Moves the messages waiting in the mailbox into the reply stream at this point: straight into `wbuf`
 /// when no reply is pending, else behind the pending replies.
 fn pump(
@@ -218,8 +210,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                     pump(mailbox.as_deref(), c.protocol, &mut queue, &mut wbuf);
                 }
                 // (Un)subscribe confirmations are frames of their own, sent even with replies off.
-                let frames = matches!(d, Dispatch::Done(Reply::Array(_)))
-                    && crate::cmd::pubsub::replies_are_frames(c.last_cmd);
+                let frames = matches!(d, Dispatch::Done(Reply::Frames(_)));
                 let skip = c.reply_off || std::mem::take(&mut c.reply_skip_next);
                 let suppress = skip && !frames;
                 (d, (!suppress).then_some(c.protocol), suppress, frames)
@@ -228,10 +219,10 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                 Dispatch::Done(reply) if frames => {
                     let proto = proto.expect("frames are never suppressed");
                     if queue.is_empty() {
-                        encode_frames(&reply, proto, &mut wbuf);
+                        reply.encode(proto, &mut wbuf);
                     } else {
                         let mut out = BytesMut::new();
-                        encode_frames(&reply, proto, &mut out);
+                        reply.encode(proto, &mut out);
                         queue.push_back(Pending::Raw(out));
                     }
                 }

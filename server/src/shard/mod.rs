@@ -263,7 +263,7 @@ impl Shard {
                 self.stats
                     .rejected_calls
                     .set(self.stats.rejected_calls.get() + 1);
-                return Dispatch::Done(e);
+                return Dispatch::Done(cmd::tx::rejected(self, client, &args, e));
             }
         }
         // MULTI queues the command; EXEC and WATCH are answered here.

@@ -7,9 +7,10 @@
 //! after every core has the message: one publisher's messages reach one subscriber in order.
 //!
 //! Reply shapes follow Redis 7. A (un)subscribe answers with one confirmation per channel or pattern,
-//! each a separate frame (`[subscribe, channel, count]`, a push in RESP3): the command returns them as an
-//! array and the connection writes the elements one by one ([`replies_are_frames`]); they are sent even
-//! under CLIENT REPLY OFF, as Redis 7 sends confirmations and messages. A RESP2 connection with a
+//! each a separate frame (`[subscribe, channel, count]`, a push in RESP3): the command returns them as
+//! [`Reply::Frames`], written one after the other (inside EXEC's array too, which counts one element per
+//! command however many frames it holds, as Redis's does); they are sent even under CLIENT REPLY OFF, as
+//! Redis 7 sends confirmations and messages. A RESP2 connection with a
 //! subscription may only (un)subscribe, PING (answered `[pong, msg]`), QUIT and RESET
 //! ([`not_allowed_when_subscribed`]); a RESP3 one may run anything, messages arriving as push frames.
 
@@ -172,8 +173,9 @@ const ALLOWED_WHEN_SUBSCRIBED: &[&str] = &[
 ];
 
 /// The error a RESP2 connection in Pub/Sub mode gets for any other command; `spec` is what `args`
-/// resolved to (a subcommand's spec for containers).
-pub fn not_allowed_when_subscribed(spec: &CommandSpec, args: &[Bytes]) -> Option<Reply> {
+/// resolved to (a subcommand's spec for containers). A rejection like the dispatcher's others (an EXEC
+/// so refused answers EXECABORT).
+pub fn not_allowed_when_subscribed(spec: &CommandSpec, args: &[Bytes]) -> Option<CmdError> {
     let top = table::lookup(&args[0])?;
     let full = if std::ptr::eq(top, spec) {
         if ALLOWED_WHEN_SUBSCRIBED.contains(&spec.name) {
@@ -183,19 +185,10 @@ pub fn not_allowed_when_subscribed(spec: &CommandSpec, args: &[Bytes]) -> Option
     } else {
         format!("{}|{}", top.name, spec.name)
     };
-    Some(Reply::error(format!(
+    Some(CmdError::msg(format!(
         "ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are \
          allowed in this context"
     )))
-}
-
-/// Whether the array a command named `last_cmd` replied with is a sequence of frames, sent one by one.
-#[inline]
-pub fn replies_are_frames(last_cmd: &str) -> bool {
-    matches!(
-        last_cmd,
-        "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe"
-    )
 }
 
 /// `[kind, name, count]`: one (un)subscribe confirmation; a push frame in RESP3.
@@ -227,7 +220,7 @@ fn subscribe_to(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<Reply, 
             confirmation(label, Some(name.clone()), subs.count())
         })
         .collect();
-    Ok(Reply::Array(frames))
+    Ok(Reply::Frames(frames))
 }
 
 /// UNSUBSCRIBE / PUNSUBSCRIBE: from each name given, or from every channel (pattern) when none is.
@@ -246,7 +239,7 @@ fn unsubscribe_from(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<Rep
                 .map(|name| confirmation(label, Some(name.clone()), 0))
                 .collect()
         };
-        return Ok(Reply::Array(frames));
+        return Ok(Reply::Frames(frames));
     };
     let names: Vec<Bytes> = if args.len() > 1 {
         args[1..].to_vec()
@@ -257,7 +250,7 @@ fn unsubscribe_from(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<Rep
         }
     };
     if names.is_empty() {
-        return Ok(Reply::Array(vec![confirmation(label, None, subs.count())]));
+        return Ok(Reply::Frames(vec![confirmation(label, None, subs.count())]));
     }
     let mut registry = shard.pubsub.borrow_mut();
     let frames = names
@@ -267,7 +260,7 @@ fn unsubscribe_from(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> Result<Rep
             confirmation(label, Some(name), subs.count())
         })
         .collect();
-    Ok(Reply::Array(frames))
+    Ok(Reply::Frames(frames))
 }
 
 /// RESET and disconnect: every subscription of the connection goes, without confirmations.
@@ -326,10 +319,7 @@ mod tests {
     fn check(list: &[&str]) -> Option<String> {
         let a = args(list);
         let spec = table::resolve(&a).unwrap();
-        not_allowed_when_subscribed(spec, &a).map(|r| match r {
-            Reply::Error(e) => String::from_utf8_lossy(&e).into_owned(),
-            other => panic!("{other:?}"),
-        })
+        not_allowed_when_subscribed(spec, &a).map(|e| e.to_string())
     }
 
     #[test]
@@ -349,12 +339,5 @@ mod tests {
         assert!(check(&["pubsub", "numpat"])
             .unwrap()
             .contains("'pubsub|numpat'"));
-    }
-
-    #[test]
-    fn frames_only_for_subscription_commands() {
-        assert!(replies_are_frames("psubscribe"));
-        assert!(!replies_are_frames("publish"));
-        assert!(!replies_are_frames("exec"));
     }
 }
