@@ -406,7 +406,7 @@ impl<'a> SlotWriter<'a> {
             self.store.set_next_version(self.slot, next);
         }
         if self.caching {
-            self.store.cache_committed(false, self.writes);
+            self.store.cache_committed(self.writes);
         }
         Ok(true)
     }

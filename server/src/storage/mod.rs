@@ -171,17 +171,9 @@ impl Store {
     }
 
     /// Applies a committed entry's writes to the value cache, in order: `Some` is the key's new record,
-    /// `None` a delete. `clear_first` when the entry wiped whole databases. Call only after the batch holding
-    /// these writes reached RocksDB.
-    pub(crate) fn cache_committed(
-        &self,
-        clear_first: bool,
-        writes: impl IntoIterator<Item = (KeyBuf, Option<Record>)>,
-    ) {
+    /// `None` a delete. Call only after the batch holding these writes reached RocksDB.
+    pub(crate) fn cache_committed(&self, writes: impl IntoIterator<Item = (KeyBuf, Option<Record>)>) {
         let mut cache = self.cache.borrow_mut();
-        if clear_first {
-            cache.clear();
-        }
         for (pk, rec) in writes {
             match rec {
                 Some(rec) => cache.insert(&pk, rec),
