@@ -38,6 +38,37 @@ fn unknown_command_and_arity_errors() {
         r.cmd_str(&["NOSUCH", "a", "b"]),
         "-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n"
     );
+    // Names are echoed as Redis prints them, as C strings: up to a NUL byte, bytes as they are (not
+    // UTF-8), and the argument list stops once it reaches 128 bytes of what was printed.
+    let long = format!("a\0{}", "z".repeat(200));
+    for (args, want) in [
+        (
+            &[&b"foo\0bar"[..], b"a\0b", b"c"][..],
+            &b"-ERR unknown command 'foo', with args beginning with: 'a' 'c' \r\n"[..],
+        ),
+        (
+            &[b"\xff\xfe", long.as_bytes(), b"q"],
+            b"-ERR unknown command '\xff\xfe', with args beginning with: 'a' 'q' \r\n",
+        ),
+        (
+            &[b"CONFIG", b"nosuch\0get"],
+            b"-ERR unknown subcommand 'nosuch'. Try CONFIG HELP.\r\n",
+        ),
+        (
+            &[b"object", b"\xe2\x82"],
+            b"-ERR unknown subcommand '\xe2\x82'. Try OBJECT HELP.\r\n",
+        ),
+    ] {
+        r.send_cmd(args);
+        // One error line, read as bytes (the harness's decoder wants UTF-8 there).
+        let mut got = Vec::new();
+        let mut byte = [0u8; 1];
+        while !got.ends_with(b"\r\n") {
+            r.stream.read_exact(&mut byte).unwrap();
+            got.push(byte[0]);
+        }
+        assert_eq!(got, want, "{args:?}");
+    }
     assert_eq!(
         r.cmd_str(&["GET"]),
         "-ERR wrong number of arguments for 'get' command\r\n"

@@ -1009,7 +1009,7 @@ fn object_subcommands() {
     assert!(help.starts_with(
         "*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+ENCODING <key>\r\n"
     ));
-    assert!(help.ends_with("+REFCOUNT <key>\r\n+    Return the number of references of the value associated with the specified\r\n+    <key>.\r\n+HELP\r\n+    Print this help.\r\n"));
+    assert!(help.ends_with("+REFCOUNT <key>\r\n+    Return the number of references of the value associated with the specified\r\n+    <key>.\r\n+HELP\r\n+    Prints this help.\r\n"));
     let mut r3 = resp3(&s);
     assert_eq!(r3.cmd_str(&["OBJECT", "ENCODING", "nokey"]), "_\r\n");
     assert_eq!(r3.cmd_str(&["OBJECT", "ENCODING", "h"]), bulk("hashtable"));

@@ -425,7 +425,7 @@ fn client_attributes_and_info() {
     assert!(help.starts_with("*") && help.contains(
         "\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+CACHING (YES|NO)\r\n"
     ));
-    assert!(help.ends_with("+HELP\r\n+    Print this help.\r\n"));
+    assert!(help.ends_with("+HELP\r\n+    Prints this help.\r\n"));
 }
 
 #[test]
@@ -1335,6 +1335,31 @@ fn command_introspection() {
         r.cmd_str(&["COMMAND", "GETKEYSANDFLAGS", "get", "k"]),
         "*1\r\n*2\r\n$1\r\nk\r\n*2\r\n+RO\r\n+access\r\n"
     );
+    // Each key with what Redis declares the command does to it: LMOVE's source and destination differ,
+    // SET's flags depend on GET.
+    assert_eq!(
+        r.cmd_str(&[
+            "COMMAND",
+            "GETKEYSANDFLAGS",
+            "LMOVE",
+            "a",
+            "b",
+            "LEFT",
+            "LEFT"
+        ]),
+        "*2\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n\
+         *2\r\n$1\r\nb\r\n*2\r\n+RW\r\n+insert\r\n"
+    );
+    assert_eq!(
+        r.cmd_str(&["COMMAND", "GETKEYSANDFLAGS", "set", "k", "v"]),
+        "*1\r\n*2\r\n$1\r\nk\r\n*2\r\n+OW\r\n+update\r\n"
+    );
+    assert_eq!(
+        r.cmd_str(&["COMMAND", "GETKEYSANDFLAGS", "set", "k", "v", "get"]),
+        "*1\r\n*2\r\n$1\r\nk\r\n*3\r\n+RW\r\n+access\r\n+update\r\n"
+    );
+    let specs = r.cmd_str(&["COMMAND", "INFO", "zunionstore"]);
+    assert!(specs.contains("+OW\r\n+update\r\n") && specs.contains("+RO\r\n+access\r\n"));
     for (args, err) in [
         (
             &["COMMAND", "GETKEYS", "nosuch", "x"][..],
@@ -1646,6 +1671,101 @@ const SAME_AS_REDIS: &[&[&str]] = &[
     &["COMMAND", "GETKEYS", "config", "get", "x"],
     &["COMMAND", "GETKEYS", "config", "nosuch", "x"],
     &["COMMAND", "GETKEYSANDFLAGS", "get", "a"],
+    &[
+        "COMMAND",
+        "GETKEYSANDFLAGS",
+        "LMOVE",
+        "a",
+        "b",
+        "LEFT",
+        "LEFT",
+    ],
+    &[
+        "COMMAND",
+        "GETKEYSANDFLAGS",
+        "blmove",
+        "a",
+        "a",
+        "LEFT",
+        "RIGHT",
+        "0",
+    ],
+    &["COMMAND", "GETKEYSANDFLAGS", "smove", "a", "b", "m"],
+    &["COMMAND", "GETKEYSANDFLAGS", "rename", "a", "b"],
+    &["COMMAND", "GETKEYSANDFLAGS", "copy", "a", "b", "REPLACE"],
+    &["COMMAND", "GETKEYSANDFLAGS", "sdiffstore", "d", "a", "b"],
+    &[
+        "COMMAND",
+        "GETKEYSANDFLAGS",
+        "zunionstore",
+        "d",
+        "2",
+        "a",
+        "b",
+    ],
+    &[
+        "COMMAND",
+        "GETKEYSANDFLAGS",
+        "zrangestore",
+        "d",
+        "a",
+        "0",
+        "-1",
+    ],
+    &[
+        "COMMAND",
+        "GETKEYSANDFLAGS",
+        "blmpop",
+        "0",
+        "2",
+        "a",
+        "b",
+        "LEFT",
+    ],
+    &[
+        "COMMAND",
+        "GETKEYSANDFLAGS",
+        "set",
+        "a",
+        "b",
+        "EX",
+        "1",
+        "GET",
+    ],
+    &["COMMAND", "GETKEYSANDFLAGS", "set", "a", "b", "GET\0x"],
+    &["COMMAND", "GETKEYSANDFLAGS", "del", "a", "b"],
+    &["COMMAND", "GETKEYSANDFLAGS", "incr", "a"],
+    &["COMMAND", "GETKEYSANDFLAGS", "lpush", "a", "x"],
+    &["COMMAND", "GETKEYSANDFLAGS", "exists", "a"],
+    &[
+        "COMMAND",
+        "INFO",
+        "lmove",
+        "rpoplpush",
+        "smove",
+        "rename",
+        "renamenx",
+        "copy",
+    ],
+    &[
+        "COMMAND",
+        "INFO",
+        "sdiffstore",
+        "sinterstore",
+        "zunionstore",
+        "zrangestore",
+    ],
+    &[
+        "COMMAND", "INFO", "set", "getex", "getdel", "append", "lpop", "blpop", "bzmpop",
+    ],
+    &[
+        "COMMAND", "INFO", "hsetnx", "incr", "lrem", "strlen", "type", "setnx", "psetex",
+    ],
+    &["OBJECT", "HELP"],
+    &["CONFIG", "HELP"],
+    &["COMMAND", "HELP"],
+    &["SLOWLOG", "HELP"],
+    &["foo\0bar", "a\0b", "c"],
     &["COMMAND", "LIST", "foo"],
     &["COMMAND", "LIST", "FILTERBY", "foo", "x"],
     &["COMMAND", "LIST", "FILTERBY", "pattern"],

@@ -9,10 +9,10 @@ use crate::storage::StorageError;
 pub enum CmdError {
     #[error("ERR wrong number of arguments for '{0}' command")]
     WrongArity(String),
-    #[error("ERR unknown command '{name}', with args beginning with: {args}")]
-    UnknownCommand { name: String, args: String },
-    #[error("ERR unknown subcommand '{sub}'. Try {cmd} HELP.")]
-    UnknownSubcommand { cmd: String, sub: String },
+    /// An error line that quotes the request's own bytes, which Redis echoes as they are (not as UTF-8):
+    /// an unknown command or subcommand.
+    #[error("{}", String::from_utf8_lossy(.0))]
+    Echo(bytes::Bytes),
     #[error("ERR syntax error")]
     Syntax,
     #[error("ERR value is not an integer or out of range")]
@@ -55,6 +55,7 @@ impl CmdError {
     pub fn to_reply(&self) -> resp::Reply {
         match self {
             CmdError::Msg(Cow::Borrowed(s)) => resp::Reply::StaticError(s),
+            CmdError::Echo(line) => resp::Reply::Error(line.clone()),
             other => resp::Reply::Error(other.to_string().into()),
         }
     }

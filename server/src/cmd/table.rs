@@ -70,39 +70,47 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
         .subcommands
         .iter()
         .find(|s| args[1].eq_ignore_ascii_case(s.name.as_bytes()))
-        .ok_or_else(|| CmdError::UnknownSubcommand {
-            cmd: spec.name.to_ascii_uppercase(),
-            sub: truncate(&args[1], 128),
-        })?;
+        .ok_or_else(|| unknown_subcommand(spec, &args[1]))?;
     if !sub.arity_ok(args.len()) {
         return Err(CmdError::WrongArity(format!("{}|{}", spec.name, sub.name)));
     }
     Ok(sub)
 }
 
-/// Redis's text, including its quirks: each argument quoted and followed by a space, stopping once the list
-/// passes 128 characters.
+/// Redis's text, byte for byte, with its quirks: the names are printed as C strings (`%.128s`: up to a NUL
+/// byte, at most 128 bytes, not UTF-8-checked), each argument quoted and followed by a space, stopping
+/// once the list reaches 128 bytes. (The reply encoder blanks `\r` and `\n`, as Redis does.)
 fn unknown_command(args: &[Bytes]) -> CmdError {
-    let mut list = String::new();
+    let mut line = b"ERR unknown command '".to_vec();
+    line.extend_from_slice(c_str(&args[0], 128));
+    line.extend_from_slice(b"', with args beginning with: ");
+    let start = line.len();
     for a in &args[1..] {
-        if list.len() >= 128 {
+        let len = line.len() - start;
+        if len >= 128 {
             break;
         }
-        let room = 128 - list.len();
-        list.push('\'');
-        list.push_str(&truncate(a, room));
-        list.push_str("' ");
+        line.push(b'\'');
+        line.extend_from_slice(c_str(a, 128 - len));
+        line.extend_from_slice(b"' ");
     }
-    CmdError::UnknownCommand {
-        name: truncate(&args[0], 128),
-        args: list,
-    }
+    CmdError::Echo(line.into())
 }
 
-/// Lossy text of at most `max` bytes with newlines blanked (error replies are one line).
-fn truncate(b: &[u8], max: usize) -> String {
-    let b = &b[..b.len().min(max)];
-    String::from_utf8_lossy(b).replace(['\r', '\n'], " ")
+/// `unknown subcommand '%.128s'. Try %s HELP.`, the subcommand as a C string (see [`unknown_command`]).
+fn unknown_subcommand(spec: &CommandSpec, sub: &[u8]) -> CmdError {
+    let mut line = b"ERR unknown subcommand '".to_vec();
+    line.extend_from_slice(c_str(sub, 128));
+    line.extend_from_slice(b"'. Try ");
+    line.extend_from_slice(spec.name.to_ascii_uppercase().as_bytes());
+    line.extend_from_slice(b" HELP.");
+    CmdError::Echo(line.into())
+}
+
+/// What C's `%.{max}s` prints of an argument: the bytes before its first NUL, at most `max` of them.
+pub fn c_str(b: &[u8], max: usize) -> &[u8] {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    &b[..end.min(max)]
 }
 
 #[cfg(test)]

@@ -198,7 +198,7 @@ fn help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CmdError> {
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     ];
     Ok(Reply::Array(
         LINES.iter().copied().map(Reply::Simple).collect(),

@@ -298,12 +298,13 @@ fn help(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CmdError> {
     ))
 }
 
-/// Redis's reply to a PUBSUB subcommand given too many arguments (it names the subcommand as typed).
+/// Redis's reply to a PUBSUB subcommand given too many arguments (it names the subcommand as typed, as
+/// a C string).
 fn subcommand_syntax_error(args: &[Bytes]) -> CmdError {
-    CmdError::msg(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-        String::from_utf8_lossy(&args[1])
-    ))
+    let mut line = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    line.extend_from_slice(table::c_str(&args[1], 128));
+    line.extend_from_slice(b"'. Try PUBSUB HELP.");
+    CmdError::Echo(line.into())
 }
 
 #[cfg(test)]

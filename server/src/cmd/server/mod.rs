@@ -292,7 +292,7 @@ fn help_reply(container: &str, lines: &[&'static str]) -> Reply {
     ))));
     out.extend(lines.iter().map(|l| Reply::Simple(l)));
     out.push(Reply::Simple("HELP"));
-    out.push(Reply::Simple("    Print this help."));
+    out.push(Reply::Simple("    Prints this help."));
     Reply::Array(out)
 }
 
@@ -390,6 +390,6 @@ mod tests {
                 b"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
             ))
         );
-        assert_eq!(lines[3], Reply::Simple("    Print this help."));
+        assert_eq!(lines[3], Reply::Simple("    Prints this help."));
     }
 }

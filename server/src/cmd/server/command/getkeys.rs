@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use resp::Reply;
 
-use super::{info::key_flags, Described};
+use super::{keyspecs::flags_of_key, Described};
 use crate::cmd::{table, CmdError, Ctx};
 
 fn keys_of(args: &[Bytes]) -> Result<(Described, Vec<usize>), CmdError> {
@@ -56,10 +56,12 @@ pub fn getkeysandflags(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdE
     Ok(Reply::Array(
         positions
             .into_iter()
-            .map(|i| {
+            .enumerate()
+            .map(|(nth, i)| {
+                let flags = flags_of_key(d, nth, &args[2..]);
                 Reply::Array(vec![
                     Reply::Bulk(args[2 + i].clone()),
-                    Reply::Set(key_flags(d)),
+                    Reply::Set(flags.iter().map(|f| Reply::Simple(f)).collect()),
                 ])
             })
             .collect(),

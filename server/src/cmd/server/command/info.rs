@@ -8,10 +8,6 @@ use super::{lookup_full, Described};
 use crate::cmd::flags::{self, NAMES};
 use crate::cmd::{table, CmdError, Ctx};
 
-fn bulk(s: &'static str) -> Reply {
-    Reply::Bulk(Bytes::from_static(s.as_bytes()))
-}
-
 pub fn local(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
     if args.len() == 2 {
         return Ok(Reply::Array(
@@ -52,7 +48,7 @@ pub fn describe(d: Described) -> Reply {
         Reply::Integer(step as i64),
         Reply::Set(categories(d).into_iter().map(Reply::Simple).collect()),
         Reply::Set(Vec::new()),
-        Reply::Set(key_specs(d)),
+        Reply::Set(super::keyspecs::key_specs(d)),
         subcommands,
     ])
 }
@@ -168,93 +164,6 @@ pub fn categories(d: Described) -> Vec<&'static str> {
         "@slow"
     });
     ORDER.into_iter().filter(|c| have.contains(c)).collect()
-}
-
-/// Key access flags for a command's keys (a derivation: RO/access for reads, RW/update for writes).
-pub fn key_flags(d: Described) -> Vec<Reply> {
-    if d.spec.has(flags::WRITE) {
-        vec![Reply::Simple("RW"), Reply::Simple("update")]
-    } else if d.spec.has(flags::READONLY) {
-        vec![Reply::Simple("RO"), Reply::Simple("access")]
-    } else {
-        vec![Reply::Simple("RO")]
-    }
-}
-
-/// The legacy key triple as one Redis 7 key spec (index begin_search, range find_keys), and a counted key
-/// list as another (index begin_search, keynum find_keys).
-fn key_specs(d: Described) -> Vec<Reply> {
-    let k = d.spec.keys;
-    let mut out = Vec::new();
-    if k.first != 0 {
-        out.push(range_spec(d));
-    }
-    if k.numkeys != 0 {
-        out.push(Reply::Map(vec![
-            (bulk("flags"), Reply::Set(key_flags(d))),
-            (
-                bulk("begin_search"),
-                Reply::Map(vec![
-                    (bulk("type"), bulk("index")),
-                    (
-                        bulk("spec"),
-                        Reply::Map(vec![(bulk("index"), Reply::Integer(k.numkeys as i64))]),
-                    ),
-                ]),
-            ),
-            (
-                bulk("find_keys"),
-                Reply::Map(vec![
-                    (bulk("type"), bulk("keynum")),
-                    (
-                        bulk("spec"),
-                        Reply::Map(vec![
-                            (bulk("keynumidx"), Reply::Integer(0)),
-                            (bulk("firstkey"), Reply::Integer(1)),
-                            (bulk("keystep"), Reply::Integer(1)),
-                        ]),
-                    ),
-                ]),
-            ),
-        ]));
-    }
-    out
-}
-
-fn range_spec(d: Described) -> Reply {
-    let k = d.spec.keys;
-    let lastkey = if k.last >= 0 {
-        k.last - k.first
-    } else {
-        k.last
-    };
-    Reply::Map(vec![
-        (bulk("flags"), Reply::Set(key_flags(d))),
-        (
-            bulk("begin_search"),
-            Reply::Map(vec![
-                (bulk("type"), bulk("index")),
-                (
-                    bulk("spec"),
-                    Reply::Map(vec![(bulk("index"), Reply::Integer(k.first as i64))]),
-                ),
-            ]),
-        ),
-        (
-            bulk("find_keys"),
-            Reply::Map(vec![
-                (bulk("type"), bulk("range")),
-                (
-                    bulk("spec"),
-                    Reply::Map(vec![
-                        (bulk("lastkey"), Reply::Integer(lastkey as i64)),
-                        (bulk("keystep"), Reply::Integer(k.step as i64)),
-                        (bulk("limit"), Reply::Integer(0)),
-                    ]),
-                ),
-            ]),
-        ),
-    ])
 }
 
 #[cfg(test)]

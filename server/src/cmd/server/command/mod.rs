@@ -6,13 +6,15 @@
 //! the flags and the group (`@write`/`@read`, `@admin @dangerous`, `@blocking`, `@fast` else `@slow`,
 //! `@string` for the string group, `@keyspace` for generic, ...), except for the few commands whose
 //! declared categories differ from their group's (`info::DECLARED`); the `movablekeys` and `no_multi`
-//! flags; key specs from the legacy (first, last, step) triple and the key count's position, with flags
-//! RO/access (read-only commands) or RW/update (writes). There are no command tips, no argument
+//! flags; key specs from the legacy (first, last, step) triple and the key count's position, with Redis's
+//! flags for each key (`keyspecs::DECLARED`; else RO/access for reads, RW/update for writes). There are no
+//! command tips, no argument
 //! lists in DOCS (redis-cli then shows summaries without argument hints), and no complexity strings.
 
 mod docs;
 mod getkeys;
 mod info;
+mod keyspecs;
 
 use bytes::Bytes;
 use resp::Reply;
