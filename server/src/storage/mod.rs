@@ -172,7 +172,10 @@ impl Store {
 
     /// Applies a committed entry's writes to the value cache, in order: `Some` is the key's new record,
     /// `None` a delete. Call only after the batch holding these writes reached RocksDB.
-    pub(crate) fn cache_committed(&self, writes: impl IntoIterator<Item = (KeyBuf, Option<Record>)>) {
+    pub(crate) fn cache_committed(
+        &self,
+        writes: impl IntoIterator<Item = (KeyBuf, Option<Record>)>,
+    ) {
         let mut cache = self.cache.borrow_mut();
         for (pk, rec) in writes {
             match rec {
