@@ -29,7 +29,7 @@
 //!         Err(CmdError::WrongType) if wake => return Ok(None),
 //!         Err(e) => return Err(e),
 //!     }
-//!     ctx.propose(SlotId::of_key(key), Mutation::ZSet(..)).map(Some)      // [key, member, score]
+//!     ctx.propose(ctx.slot_of(key), Mutation::ZSet(..)).map(Some)      // [key, member, score]
 //! }
 //! pub fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) -> Result<Reply, CmdError> {
 //!     let deadline = blocking::parse_timeout(&args[args.len() - 1], ctx.now_ms)?;
@@ -218,6 +218,7 @@ pub async fn pop_on_core(
             client: None,
             wait_seq: 0,
             leg: true,
+            routed: None,
         };
         let out = match pop(&mut ctx, &key, &args, wake) {
             Ok(r) => r,

@@ -276,10 +276,13 @@ impl Shard {
         }
         let db = client.db;
         let mut positions = spec.keys.positions(&args);
+        let mut routed = None;
         let target = match positions.next() {
             None => None,
             Some(first) => {
-                let core = self.node.layout.core_of(SlotId::of_key(&args[first]));
+                let slot = SlotId::of_key(&args[first]);
+                routed = Some((first, slot));
+                let core = self.node.layout.core_of(slot);
                 if positions.all(|i| self.node.layout.core_of(SlotId::of_key(&args[i])) == core) {
                     Some(core)
                 } else {
@@ -298,7 +301,8 @@ impl Shard {
                 }))
             }
             _ => {
-                let (reply, seq) = self.run_local(spec, Some(client), db, now, &args, false);
+                let (reply, seq) =
+                    self.run_local(spec, Some(client), db, now, &args, false, routed);
                 if seq == 0 {
                     Dispatch::Done(reply)
                 } else {
@@ -344,7 +348,9 @@ impl Shard {
         }
     }
 
-    /// Runs a command's `local` function on this core, timing it for SLOWLOG and the stats.
+    /// Runs a command's `local` function on this core, timing it for SLOWLOG and the stats. `routed` is
+    /// the position and slot of a key the router already hashed, so the command need not hash it again.
+    #[allow(clippy::too_many_arguments)]
     pub fn run_local(
         self: &Rc<Self>,
         spec: &'static CommandSpec,
@@ -353,6 +359,7 @@ impl Shard {
         now_ms: u64,
         args: &[Bytes],
         leg: bool,
+        routed: Option<(usize, SlotId)>,
     ) -> (Reply, u64) {
         let started = Instant::now();
         let mut ctx = Ctx {
@@ -362,6 +369,7 @@ impl Shard {
             client,
             wait_seq: 0,
             leg,
+            routed: routed.map(|(i, slot)| cmd::RoutedKey::new(&args[i], slot)),
         };
         let reply = match (spec.local)(&mut ctx, args) {
             Ok(r) => r,
@@ -442,7 +450,7 @@ impl Shard {
             Ok(spec) => spec,
             Err(e) => return e.to_reply(),
         };
-        let (reply, seq) = self.run_local(spec, None, db, now_ms, &args, leg);
+        let (reply, seq) = self.run_local(spec, None, db, now_ms, &args, leg, None);
         if seq != 0 {
             self.durability.wait(seq).await;
         }

@@ -39,7 +39,7 @@ impl Shard {
         match one_core {
             Some(core) if core == self.core => {
                 self.blocking.context.set(me);
-                let (reply, seq) = self.run_local(spec, Some(client), db, now, &args, false);
+                let (reply, seq) = self.run_local(spec, Some(client), db, now, &args, false, None);
                 self.blocking.context.set(None);
                 let parked = self.blocking.parked.borrow_mut().take();
                 match parked {
@@ -83,7 +83,7 @@ impl Shard {
             Err(e) => return e.to_reply(),
         };
         self.blocking.context.set(me);
-        let (reply, seq) = self.run_local(spec, None, db, now, &args, false);
+        let (reply, seq) = self.run_local(spec, None, db, now, &args, false, None);
         self.blocking.context.set(None);
         let parked = self.blocking.parked.borrow_mut().take();
         if let Some(wait) = parked {

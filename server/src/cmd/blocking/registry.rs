@@ -264,6 +264,7 @@ impl Blocking {
                         client: None,
                         wait_seq: 0,
                         leg: false,
+                        routed: None,
                     };
                     let reply = match (w.pop)(&mut ctx, key, &w.args, true) {
                         Ok(Some(reply)) => reply,

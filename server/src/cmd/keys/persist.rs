@@ -6,12 +6,11 @@ use resp::Reply;
 
 use super::KeyOp;
 use crate::cmd::{CmdError, Ctx};
-use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 
 pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
     let key = args[1].clone();
-    ctx.propose(SlotId::of_key(&key), Mutation::Key(KeyOp::Persist { key }))
+    ctx.propose(ctx.slot_of(&key), Mutation::Key(KeyOp::Persist { key }))
 }
 
 pub fn apply(key: &Bytes, w: &mut SlotWriter<'_>) -> Result<Reply, CmdError> {

@@ -13,7 +13,6 @@ use super::ListOp;
 use crate::cmd::args::is;
 use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
-use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::ValueType;
 
@@ -31,7 +30,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         pivot: args[3].clone(),
         element: args[4].clone(),
     };
-    ctx.propose(SlotId::of_key(&args[1]), Mutation::List(op))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::List(op))
 }
 
 pub fn apply(

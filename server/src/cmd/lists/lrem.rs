@@ -15,7 +15,6 @@ use super::ListOp;
 use crate::cmd::args::parse_i64;
 use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
-use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::ValueType;
 
@@ -26,7 +25,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         count,
         element: args[3].clone(),
     };
-    ctx.propose(SlotId::of_key(&args[1]), Mutation::List(op))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::List(op))
 }
 
 pub fn apply(

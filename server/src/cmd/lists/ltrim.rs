@@ -12,7 +12,6 @@ use super::ListOp;
 use crate::cmd::args::parse_i64;
 use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
-use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::LIST_START;
 use crate::storage::record::ValueType;
@@ -25,7 +24,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         start,
         stop,
     };
-    ctx.propose(SlotId::of_key(&args[1]), Mutation::List(op))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::List(op))
 }
 
 pub fn apply(

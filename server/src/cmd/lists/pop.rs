@@ -11,7 +11,6 @@ use super::elements::{delete, get, read_run, At};
 use super::ListOp;
 use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
-use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::ValueType;
 
@@ -48,7 +47,7 @@ fn pop_cmd(ctx: &mut Ctx<'_>, args: &[Bytes], left: bool) -> Result<Reply, CmdEr
             PopShape::Bulk
         },
     };
-    ctx.propose(SlotId::of_key(&args[1]), Mutation::List(op))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::List(op))
 }
 
 /// `getPositiveLongFromObjectOrReply` without a custom message.
@@ -89,8 +88,7 @@ pub fn pop_if_list(
         count,
         shape,
     };
-    ctx.propose(SlotId::of_key(key), Mutation::List(op))
-        .map(Some)
+    ctx.propose(ctx.slot_of(key), Mutation::List(op)).map(Some)
 }
 
 pub fn apply(

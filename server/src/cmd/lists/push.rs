@@ -7,7 +7,6 @@ use super::elements::{full, put};
 use super::ListOp;
 use crate::cmd::collection::{self, Loaded};
 use crate::cmd::{CmdError, Ctx};
-use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::CollectionMeta;
 use crate::storage::record::ValueType;
@@ -24,7 +23,7 @@ fn push(
         left,
         only_existing,
     };
-    ctx.propose(SlotId::of_key(&args[1]), Mutation::List(op))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::List(op))
 }
 
 pub fn lpush(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {

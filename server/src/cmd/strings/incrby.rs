@@ -8,7 +8,6 @@ use resp::Reply;
 use super::{string_record, StringOp};
 use crate::cmd::args::{parse_i64, parse_i64_opt};
 use crate::cmd::{CmdError, Ctx};
-use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::Record;
 
@@ -29,7 +28,7 @@ pub fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> Result<Reply, CmdErro
         key: key.clone(),
         by,
     };
-    ctx.propose(SlotId::of_key(key), Mutation::String(StringOp::IncrBy(op)))
+    ctx.propose(ctx.slot_of(key), Mutation::String(StringOp::IncrBy(op)))
 }
 
 impl IncrByOp {

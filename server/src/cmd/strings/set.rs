@@ -10,7 +10,6 @@ use resp::Reply;
 
 use crate::cmd::args::{is, parse_i64};
 use crate::cmd::{CmdError, Ctx};
-use crate::slot::SlotId;
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::{Record, ValueType};
 
@@ -184,7 +183,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
 
 /// Proposes a SET-like mutation.
 pub fn propose(ctx: &mut Ctx<'_>, op: SetOp) -> Result<Reply, CmdError> {
-    ctx.propose(SlotId::of_key(&op.key), Mutation::String(StringOp::Set(op)))
+    ctx.propose(ctx.slot_of(&op.key), Mutation::String(StringOp::Set(op)))
 }
 
 impl SetOp {

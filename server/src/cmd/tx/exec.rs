@@ -291,7 +291,7 @@ fn run_here(
     for q in queue {
         // SELECT inside the transaction changes the database of the commands after it.
         let db = client.db;
-        let (reply, s) = shard.run_local(q.spec, Some(&mut *client), db, now, &q.args, false);
+        let (reply, s) = shard.run_local(q.spec, Some(&mut *client), db, now, &q.args, false, None);
         replies.push(reply);
         seq = seq.max(s);
     }
@@ -321,7 +321,7 @@ fn run_elsewhere(
             });
             continue;
         }
-        let (reply, s) = shard.run_local(q.spec, None, db, now, &q.args, false);
+        let (reply, s) = shard.run_local(q.spec, None, db, now, &q.args, false, None);
         replies.push(reply);
         seq = seq.max(s);
     }
