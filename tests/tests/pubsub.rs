@@ -1191,3 +1191,87 @@ fn subscriptions_inside_multi_reply_like_redis() {
         }
     }
 }
+
+/// A subscription made by an EXEC that waits on another core (a watched key there, or queued commands for
+/// both cores) still delivers messages, and a subscribed RESP2 connection's EXEC runs what it queued
+/// wherever the keys live (as in redis-server 7.0.15). Both send and read raw.
+#[test]
+fn subscriptions_made_by_a_cross_core_exec_get_their_messages() {
+    let server = Server::with_cores(2);
+    let (k0, k1) = (
+        slotkv_tests::key_on(0, 2, "w"),
+        slotkv_tests::key_on(1, 2, "w"),
+    );
+    let mut publ = server.raw();
+    let sessions: Vec<Vec<Vec<&str>>> = vec![
+        // Watches on both cores: one of them is on another core than the connection.
+        vec![
+            vec!["WATCH", &k0, &k1],
+            vec!["MULTI"],
+            vec!["SUBSCRIBE", "cha"],
+            vec!["EXEC"],
+        ],
+        // Queued writes for both cores, then the subscription.
+        vec![
+            vec!["MULTI"],
+            vec!["SET", &k0, "v"],
+            vec!["SET", &k1, "v"],
+            vec!["SUBSCRIBE", "chb"],
+            vec!["EXEC"],
+        ],
+    ];
+    for session in sessions {
+        // Each session its own channel: the previous subscriber's disconnect may still be under way.
+        let channel = session[session.len() - 2][1];
+        let mut sub = server.raw();
+        let mut bytes = Vec::new();
+        for c in &session {
+            let a: Vec<&[u8]> = c.iter().map(|s| s.as_bytes()).collect();
+            bytes.extend(encode_cmd(&a));
+        }
+        sub.send(&bytes);
+        let got = slurp(&mut sub, Duration::from_secs(5));
+        let got = String::from_utf8_lossy(&got).into_owned();
+        assert!(
+            got.ends_with(&format!(
+                "*3\r\n$9\r\nsubscribe\r\n$3\r\n{channel}\r\n:1\r\n"
+            )),
+            "{session:?}: {got:?}"
+        );
+        assert_eq!(publ.cmd_str(&["PUBLISH", channel, "hi"]), ":1\r\n");
+        let got = slurp(&mut sub, Duration::from_secs(5));
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            format!("*3\r\n$7\r\nmessage\r\n$3\r\n{channel}\r\n$2\r\nhi\r\n"),
+            "{session:?}: the message after EXEC"
+        );
+        // Still subscribed (RESP2): MULTI itself is refused, as in Redis.
+        sub.send(&encode_cmd(&[b"MULTI"]));
+        assert_eq!(
+            String::from_utf8_lossy(&slurp(&mut sub, Duration::from_secs(5))),
+            "-ERR Can't execute 'multi': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET \
+             are allowed in this context\r\n"
+        );
+        drop(sub);
+    }
+    // Redis runs a RESP2 subscriber's queued commands inside EXEC (its check is on EXEC itself), here
+    // across both cores.
+    let mut sub = server.raw();
+    let mut bytes = Vec::new();
+    for c in [
+        vec!["MULTI"],
+        vec!["SUBSCRIBE", "chc"],
+        vec!["SET", k0.as_str(), "x"],
+        vec!["SET", k1.as_str(), "x"],
+        vec!["EXEC"],
+    ] {
+        let a: Vec<&[u8]> = c.iter().map(|s| s.as_bytes()).collect();
+        bytes.extend(encode_cmd(&a));
+    }
+    sub.send(&bytes);
+    assert_eq!(
+        String::from_utf8_lossy(&slurp(&mut sub, Duration::from_secs(5))),
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n\
+         *3\r\n$9\r\nsubscribe\r\n$3\r\nchc\r\n:1\r\n+OK\r\n+OK\r\n"
+    );
+}

@@ -104,6 +104,11 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
     let mut mailbox: Option<Rc<Mailbox>> = None;
 
     let reason = 'conn: loop {
+        // A subscription made where the dispatch below could not see it (an EXEC that settled as a
+        // barrier) still gets its messages.
+        if mailbox.is_none() {
+            mailbox = client.borrow().pubsub.as_ref().map(|s| s.mailbox.clone());
+        }
         // Read.
         let want = match decoder.bytes_needed_hint(&rbuf) {
             Some(hint) if hint > read_size => hint.min(64 * 1024 * 1024),

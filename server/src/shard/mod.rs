@@ -258,7 +258,9 @@ impl Shard {
                 .set(self.stats.rejected_calls.get() + 1);
             return Dispatch::Done(cmd::tx::rejected(self, client, &args, CmdError::NoAuth));
         }
-        if client.subscribed_resp2() {
+        // EXEC's queue runs as Redis's EXEC calls commands: without this check (Redis applies it to the
+        // EXEC itself, not to what it queued).
+        if client.subscribed_resp2() && !client.tx.in_exec {
             if let Some(e) = cmd::pubsub::not_allowed_when_subscribed(spec, &args) {
                 self.stats
                     .rejected_calls

@@ -200,7 +200,7 @@ impl Store {
     }
 
     /// The record of `key`, expired or not: from the value cache when it holds it, else from RocksDB (and
-    /// then cached). Hot path: a hit is one hash lookup and a reference-count increment.
+    /// then cached). Hot path: a hit is one hash lookup and a copy of a small payload.
     #[inline]
     pub fn get(&self, slot: SlotId, db: u8, key: &[u8]) -> Result<Option<Record>, StorageError> {
         let pk = KeyCodec::data_key(slot, db, key);
