@@ -32,6 +32,8 @@ pub struct SlotWriter<'a> {
     counts: Option<KeyCounts>,
     /// Databases of this slot wiped by `delete_all`, whose counts restart from zero.
     wiped: Option<Option<u8>>,
+    /// Something was written or deleted after `delete_all`: the entry is refused at commit.
+    stored_after_wipe: bool,
     /// The earliest deadline this entry added to the expire index (the expiry schedule is told after commit).
     pub new_deadline: Option<u64>,
     /// The slot's next collection version after this entry, when it created collections.
@@ -56,6 +58,7 @@ impl<'a> SlotWriter<'a> {
             writes: Vec::new(),
             counts: None,
             wiped: None,
+            stored_after_wipe: false,
             new_deadline: None,
             next_version: None,
             member_overlay: Default::default(),
@@ -121,7 +124,7 @@ impl<'a> SlotWriter<'a> {
         member: &[u8],
         value: &[u8],
     ) {
-        debug_assert!(self.wiped.is_none(), "a write after delete_all");
+        self.stored_after_wipe |= self.wiped.is_some();
         let k = KeyCodec::sub_key(self.slot, self.db, key, version, member);
         self.batch.put_cf(self.store.cf(family), &k, value);
         self.member_overlay
@@ -130,6 +133,7 @@ impl<'a> SlotWriter<'a> {
 
     /// Deletes a member. The caller keeps the metadata record's count right.
     pub fn delete_member(&mut self, family: Family, key: &[u8], version: u64, member: &[u8]) {
+        self.stored_after_wipe |= self.wiped.is_some();
         let k = KeyCodec::sub_key(self.slot, self.db, key, version, member);
         self.batch.delete_cf(self.store.cf(family), &k);
         self.member_overlay.insert((family, k), None);
@@ -226,7 +230,7 @@ impl<'a> SlotWriter<'a> {
     /// Stores `rec` under `key`. The expire index is kept exact: the old deadline's entry goes, the new
     /// one's comes.
     pub fn put(&mut self, key: &Bytes, rec: Record) -> Result<(), StorageError> {
-        debug_assert!(self.wiped.is_none(), "a write after delete_all");
+        self.stored_after_wipe |= self.wiped.is_some();
         let old = self.get_stored(key)?;
         self.adjust(old.as_ref(), Some(&rec))?;
         let old_deadline = old.as_ref().map_or(0, |r| r.expire_at);
@@ -267,6 +271,7 @@ impl<'a> SlotWriter<'a> {
 
     /// Deletes `key` (and its expire-index entry) if it is stored. Returns whether a record was stored.
     pub fn delete(&mut self, key: &Bytes) -> Result<bool, StorageError> {
+        self.stored_after_wipe |= self.wiped.is_some();
         let old = self.get_stored(key)?;
         let Some(old) = old else {
             return Ok(false);
@@ -296,8 +301,10 @@ impl<'a> SlotWriter<'a> {
     }
 
     /// Deletes every key of this slot in `db` (or in every database when `db` is `None`), counts included.
-    /// Nothing may be stored after it in the same entry: the batch is written without the memtable switch
-    /// a range delete needs before the next put (see `Store::write_range_delete`).
+    /// Nothing may be stored or deleted after it in the same entry: the batch is written without the
+    /// memtable switch a range delete needs before the next put (see `Store::write_range_delete`), and the
+    /// wiped databases' counts restart from zero. Commit refuses an entry that does
+    /// ([`StorageError::StoredAfterWipe`]).
     pub fn delete_all(&mut self, db: Option<u8>) {
         match db {
             Some(db) => {
@@ -359,8 +366,11 @@ impl<'a> SlotWriter<'a> {
             return Ok(false);
         }
         if let Some(wiped) = self.wiped {
-            // A wipe stores nothing after its range deletes (see `delete_all`).
-            debug_assert!(self.counts.is_none() && self.next_version.is_none());
+            // A wipe stores nothing after its range deletes (see `delete_all`): such an entry is a bug in
+            // its mutation, refused whole rather than written without the switch its puts need.
+            if self.stored_after_wipe {
+                return Err(StorageError::StoredAfterWipe);
+            }
             let written = self.store.write_range_delete(self.batch);
             // Flushes are rare: the whole value cache goes rather than one slot's keys (after a refused
             // write too, which costs nothing and covers one that failed half-way).

@@ -46,6 +46,9 @@ pub enum StorageError {
     Layout { dir: String, reason: String },
     #[error("slot snapshot: {0}")]
     Snapshot(#[from] snapshot::SnapshotError),
+    /// A log entry wrote after wiping its slot's databases in the same batch (a bug in the mutation).
+    #[error("an entry wrote after wiping its slot")]
+    StoredAfterWipe,
 }
 
 /// Keys and keys-with-a-deadline of one `slot · db`, as DBSIZE and INFO keyspace report them. They count

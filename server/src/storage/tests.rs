@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::record::Record;
-use super::Store;
+use super::{StorageError, Store};
 use crate::slot::SlotId;
 use crate::statemachine::SlotWriter;
 
@@ -342,6 +342,27 @@ fn cached_payload_does_not_pin_the_argument_buffer() {
     assert_eq!(&cached[..], &read_buffer[100..110]);
     let range = read_buffer.as_ptr_range();
     assert!(!range.contains(&cached.as_ptr()));
+}
+
+#[test]
+fn an_entry_that_writes_after_wiping_is_refused_whole() {
+    let (_dir, store) = cached_store(1 << 20);
+    let slot = SlotId(4);
+    put(&store, slot, 0, "a", 0, 1);
+    let mut w = SlotWriter::new(&store, slot, 0, 1);
+    w.delete_all(Some(0));
+    w.put(
+        &Bytes::from_static(b"after"),
+        Record::string(Bytes::from_static(b"x"), 0, 0),
+    )
+    .unwrap();
+    assert!(matches!(w.commit(), Err(StorageError::StoredAfterWipe)));
+    assert!(
+        store.get(slot, 0, b"a").unwrap().is_some(),
+        "nothing was written"
+    );
+    assert!(store.get(slot, 0, b"after").unwrap().is_none());
+    assert_eq!(store.counts(slot, 0).unwrap().keys, 1);
 }
 
 #[test]
