@@ -372,18 +372,19 @@ fn watch_and_expiry() {
     for core in 0..2 {
         let key = key_on(core, 2, "e");
         let mut r = s.raw();
-        // Live at WATCH, expired by EXEC: abort (whether or not expiry deleted it yet).
-        assert_eq!(r.cmd_str(&["SET", &key, "v", "PX", "100"]), OK);
+        // Live at WATCH, expired by EXEC: abort (whether or not expiry deleted it yet). The deadline leaves
+        // WATCH half a second to arrive on a loaded machine (100 ms was once too short).
+        assert_eq!(r.cmd_str(&["SET", &key, "v", "PX", "500"]), OK);
         assert_eq!(
             watch_then(&mut r, &[&key], |_| thread::sleep(Duration::from_millis(
-                150
+                550
             ))),
             NULL_ARRAY
         );
-        assert_eq!(r.cmd_str(&["SET", &key, "v", "PX", "100"]), OK);
+        assert_eq!(r.cmd_str(&["SET", &key, "v", "PX", "500"]), OK);
         assert_eq!(
             watch_then(&mut r, &[&key], |_| thread::sleep(Duration::from_millis(
-                400
+                900
             ))),
             NULL_ARRAY
         );
