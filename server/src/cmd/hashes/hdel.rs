@@ -5,7 +5,7 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::{stored_field, HashOp};
-use crate::cmd::collection::{self, slot_of};
+use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::Family;
@@ -22,7 +22,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         key: args[1].clone(),
         fields: args[2..].to_vec(),
     };
-    ctx.propose(slot_of(&args[1]), Mutation::Hash(HashOp::Del(op)))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::Hash(HashOp::Del(op)))
 }
 
 impl HDelOp {

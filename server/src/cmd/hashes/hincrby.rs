@@ -7,7 +7,7 @@ use resp::Reply;
 
 use super::{stored_field, HashOp};
 use crate::cmd::args::{parse_i64, parse_i64_opt};
-use crate::cmd::collection::{self, slot_of};
+use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::Family;
@@ -26,7 +26,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         field: args[2].clone(),
         by: parse_i64(&args[3])?,
     };
-    ctx.propose(slot_of(&args[1]), Mutation::Hash(HashOp::IncrBy(op)))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::Hash(HashOp::IncrBy(op)))
 }
 
 impl HIncrByOp {

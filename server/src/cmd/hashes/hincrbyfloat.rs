@@ -12,7 +12,7 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::{stored_field, HashOp};
-use crate::cmd::collection::{self, slot_of};
+use crate::cmd::collection;
 use crate::cmd::longdouble::LongDouble;
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
@@ -43,7 +43,10 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         field: args[2].clone(),
         by: args[3].clone(),
     };
-    ctx.propose(slot_of(&args[1]), Mutation::Hash(HashOp::IncrByFloat(op)))
+    ctx.propose(
+        ctx.slot_of(&args[1]),
+        Mutation::Hash(HashOp::IncrByFloat(op)),
+    )
 }
 
 impl HIncrByFloatOp {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::{stored_field, HashOp};
-use crate::cmd::collection::{self, slot_of};
+use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::Family;
@@ -43,7 +43,7 @@ fn propose(ctx: &mut Ctx<'_>, args: &[Bytes], ok_reply: bool) -> Result<Reply, C
             .collect(),
         ok_reply,
     };
-    ctx.propose(slot_of(&args[1]), Mutation::Hash(HashOp::Set(op)))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::Hash(HashOp::Set(op)))
 }
 
 impl HSetOp {

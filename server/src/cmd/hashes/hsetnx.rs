@@ -5,7 +5,7 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::{stored_field, HashOp};
-use crate::cmd::collection::{self, slot_of};
+use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::Family;
@@ -24,7 +24,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         field: args[2].clone(),
         value: args[3].clone(),
     };
-    ctx.propose(slot_of(&args[1]), Mutation::Hash(HashOp::SetNx(op)))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::Hash(HashOp::SetNx(op)))
 }
 
 impl HSetNxOp {

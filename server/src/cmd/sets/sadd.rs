@@ -5,7 +5,7 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::{markers, SetOp};
-use crate::cmd::collection::{self, slot_of};
+use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::Family;
@@ -16,7 +16,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         key: args[1].clone(),
         members: args[2..].to_vec(),
     };
-    ctx.propose(slot_of(&args[1]), Mutation::Set(op))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::Set(op))
 }
 
 /// Adds the members that are not there yet; reply how many were added.

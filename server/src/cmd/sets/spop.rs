@@ -13,7 +13,7 @@ use resp::Reply;
 use super::algebra::{self, open};
 use super::{sample, SetOp};
 use crate::cmd::args::parse_i64_opt;
-use crate::cmd::collection::{self, slot_of};
+use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::ValueType;
@@ -52,7 +52,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
             count: false,
         },
     };
-    ctx.propose(slot_of(key), Mutation::Set(op))
+    ctx.propose(ctx.slot_of(key), Mutation::Set(op))
 }
 
 /// Removes the named members that are present.

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::{markers, SetOp};
-use crate::cmd::collection::{self, slot_of};
+use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::collection::Family;
@@ -15,7 +15,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         key: args[1].clone(),
         members: args[2..].to_vec(),
     };
-    ctx.propose(slot_of(&args[1]), Mutation::Set(op))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::Set(op))
 }
 
 /// Removes the members present; reply how many were removed.

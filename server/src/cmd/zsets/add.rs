@@ -13,7 +13,7 @@ use super::read::ZSet;
 use super::score::parse_score;
 use super::ZSetOp;
 use crate::cmd::args::is;
-use crate::cmd::collection::{self, slot_of};
+use crate::cmd::collection;
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::ValueType;
@@ -33,12 +33,12 @@ pub struct AddOp {
 
 pub fn zadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
     let op = parse(args, false)?;
-    ctx.propose(slot_of(&op.key), Mutation::ZSet(ZSetOp::Add(op)))
+    ctx.propose(ctx.slot_of(&op.key), Mutation::ZSet(ZSetOp::Add(op)))
 }
 
 pub fn zincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
     let op = parse(args, true)?;
-    ctx.propose(slot_of(&op.key), Mutation::ZSet(ZSetOp::Add(op)))
+    ctx.propose(ctx.slot_of(&op.key), Mutation::ZSet(ZSetOp::Add(op)))
 }
 
 /// `zaddGenericCommand`'s parsing: options up to the first word that is not one (ZINCRBY goes through the

@@ -13,7 +13,6 @@ use resp::Reply;
 use super::pop::{parse_mpop, PopOp, PopShape};
 use super::ZSetOp;
 use crate::cmd::blocking::{self, Block};
-use crate::cmd::collection::slot_of;
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::statemachine::Mutation;
 use crate::storage::record::ValueType;
@@ -43,7 +42,7 @@ fn try_pop(
                 count,
                 shape,
             };
-            ctx.propose(slot_of(key), Mutation::ZSet(ZSetOp::Pop(op)))
+            ctx.propose(ctx.slot_of(key), Mutation::ZSet(ZSetOp::Pop(op)))
                 .map(Some)
         }
     }

@@ -122,7 +122,7 @@ fn pop(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool) -> Result<Reply, CmdError> 
         count,
         shape,
     };
-    ctx.propose(slot_of(&args[1]), Mutation::ZSet(ZSetOp::Pop(op)))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::ZSet(ZSetOp::Pop(op)))
 }
 
 pub fn zpopmin(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
@@ -191,7 +191,7 @@ pub fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
             count: a.count,
             shape: PopShape::Keyed,
         };
-        return ctx.propose(slot_of(&key), Mutation::ZSet(ZSetOp::Pop(op)));
+        return ctx.propose(ctx.slot_of(&key), Mutation::ZSet(ZSetOp::Pop(op)));
     }
     Ok(Reply::NullArray)
 }

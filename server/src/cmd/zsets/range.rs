@@ -172,7 +172,7 @@ pub fn zrangestore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError>
             src: src.clone(),
             query: p.query,
         };
-        return ctx.propose(slot_of(dst), Mutation::ZSet(op));
+        return ctx.propose(ctx.slot_of(dst), Mutation::ZSet(op));
     }
     let members = match collection::read(ctx, src, ValueType::ZSet)? {
         None => Vec::new(),
@@ -182,7 +182,7 @@ pub fn zrangestore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError>
         key: dst.clone(),
         members,
     });
-    ctx.propose(slot_of(dst), Mutation::ZSet(op))
+    ctx.propose(ctx.slot_of(dst), Mutation::ZSet(op))
 }
 
 /// ZRANGESTORE with the keys on two cores: read on the source's, write on the destination's.

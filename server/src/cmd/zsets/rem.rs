@@ -11,7 +11,7 @@ use super::read::{RangeKind, RangeQuery, ZSet};
 use super::score::{LexRange, ScoreRange};
 use super::ZSetOp;
 use crate::cmd::args::parse_i64;
-use crate::cmd::collection::{self, slot_of, Loaded};
+use crate::cmd::collection::{self, Loaded};
 use crate::cmd::{CmdError, Ctx};
 use crate::statemachine::{Mutation, SlotWriter};
 use crate::storage::record::ValueType;
@@ -21,7 +21,7 @@ pub fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         key: args[1].clone(),
         members: args[2..].to_vec(),
     };
-    ctx.propose(slot_of(&args[1]), Mutation::ZSet(op))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::ZSet(op))
 }
 
 pub fn zremrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
@@ -47,7 +47,7 @@ fn propose_range(ctx: &mut Ctx<'_>, args: &[Bytes], kind: RangeKind) -> Result<R
         key: args[1].clone(),
         kind,
     };
-    ctx.propose(slot_of(&args[1]), Mutation::ZSet(op))
+    ctx.propose(ctx.slot_of(&args[1]), Mutation::ZSet(op))
 }
 
 /// ZREM: members named twice count once; stops when the set is empty (Redis deletes it there).

@@ -347,7 +347,7 @@ pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
             key: dst.clone(),
             members: result,
         });
-        return ctx.propose(slot_of(&dst), Mutation::ZSet(op));
+        return ctx.propose(ctx.slot_of(&dst), Mutation::ZSet(op));
     }
     Ok(reply(card, &o, result, counted))
 }

@@ -164,10 +164,10 @@ fn access(d: Described) -> Access {
 pub fn flags_of_key(d: Described, nth: usize, args: &[Bytes]) -> Flags {
     if is_named(d, "set") {
         // Redis compares the words as C strings: "GET" followed by a NUL byte is GET too.
-        let get = args.iter().skip(3).any(|a| {
-            let word = a.split(|&b| b == 0).next().unwrap_or_default();
-            word.eq_ignore_ascii_case(b"get")
-        });
+        let get = args
+            .iter()
+            .skip(3)
+            .any(|a| crate::cmd::table::c_str(a, a.len()).eq_ignore_ascii_case(b"get"));
         return if get {
             RW_ACCESS_UPDATE
         } else {
