@@ -15,9 +15,35 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Length of the `slot · db` prefix every data key starts with (the server's key codec defines it; the
-/// server asserts the two agree).
-pub const DATA_PREFIX_LEN: usize = 3;
+/// Length of the `slot · db · bucket` prefix every data key starts with (the server's key codec defines
+/// it; the server asserts the two agree).
+pub const DATA_PREFIX_LEN: usize = 4;
+
+/// The data family's prefix extractor. The family holds, by the server's key codec (its second byte pair
+/// after the slot says which):
+/// - data records, `slot · db · bucket · key` (db 0..=253): prefix `slot · db · bucket`, so the memtable
+///   hashes each bucket of a slot into its own small skiplist;
+/// - a slot's metadata, `slot · FE · db · deadline · key` (expire index) and `slot · FF · …` (key counts,
+///   version counter): prefix `slot · FE` / `slot · FF`, one skiplist per slot, read in order across
+///   databases;
+/// - node metadata, `FF FF · name`: prefix `FF FF`.
+///
+/// Order-preserving, as RocksDB requires: the prefix length depends only on bytes the prefix contains.
+pub fn data_prefix(key: &[u8]) -> &[u8] {
+    &key[..data_prefix_len(key).min(key.len())]
+}
+
+fn data_prefix_len(key: &[u8]) -> usize {
+    match key {
+        [0xFF, 0xFF, ..] => 2,
+        [_, _, db, ..] if *db >= 0xFE => 3,
+        _ => DATA_PREFIX_LEN,
+    }
+}
+
+fn data_prefix_in_domain(key: &[u8]) -> bool {
+    key.len() >= data_prefix_len(key)
+}
 
 /// Length of every key of the raft column family (`slot · FF · FE`, one per slot).
 pub const RAFT_KEY_LEN: usize = 4;
@@ -233,15 +259,17 @@ impl RocksConfig {
         opts
     }
 
-    /// Options for the data column family: keys begin with `slot · db` (3 bytes), and every read and scan
-    /// stays inside one such prefix. The memtable hashes on that prefix into small skiplists, so a lookup
-    /// walks a skiplist of one slot's recent writes rather than the whole core's (measured: the skiplist
-    /// walk was the largest single cost of a GET served from the memtable). SST files get prefix blooms
-    /// besides whole-key ones.
+    /// Options for the data column family: records begin with `slot · db · bucket` ([`data_prefix`]), and
+    /// every read and scan stays inside one such prefix. The memtable hashes on that prefix into small
+    /// skiplists, so a lookup or an in-place update walks a skiplist of a sixteenth of one slot's keys
+    /// rather than the whole core's (measured: that walk was the largest single cost of a SET, and of a
+    /// GET served from the memtable). SST files get prefix blooms besides whole-key ones.
     pub fn data_cf_options(&self, cores: usize, cache: &rocksdb::Cache) -> rocksdb::Options {
         let mut opts = self.cf_options(cores, cache);
-        opts.set_prefix_extractor(rocksdb::SliceTransform::create_fixed_prefix(
-            DATA_PREFIX_LEN,
+        opts.set_prefix_extractor(rocksdb::SliceTransform::create(
+            "slotkv.data.v2",
+            data_prefix,
+            Some(data_prefix_in_domain),
         ));
         opts.set_memtable_factory(rocksdb::MemtableFactory::HashSkipList {
             bucket_count: 1 << 16,
@@ -364,6 +392,41 @@ impl RocksConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_prefixes_follow_the_key_layout_and_keep_order() {
+        assert_eq!(data_prefix(&[0, 9, 2, 7, b'k']), &[0, 9, 2, 7]);
+        assert_eq!(data_prefix(&[0, 9, 0xFE, 2, 0, 0]), &[0, 9, 0xFE]);
+        assert_eq!(data_prefix(&[0, 9, 0xFF, 2]), &[0, 9, 0xFF]);
+        assert_eq!(data_prefix(b"\xFF\xFFlayout"), &[0xFF, 0xFF]);
+        assert!(!data_prefix_in_domain(&[0, 9, 2]));
+        assert!(data_prefix_in_domain(&[0, 9, 0xFF]));
+        // RocksDB's contract: a <= b implies prefix(a) <= prefix(b), and a prefix is its own prefix.
+        let keys: Vec<&[u8]> = vec![
+            &[0, 9, 2, 0],
+            &[0, 9, 2, 0, 0xFF],
+            &[0, 9, 2, 15, b'a'],
+            &[0, 9, 0xFD, 3],
+            &[0, 9, 0xFE],
+            &[0, 9, 0xFE, 0, 1],
+            &[0, 9, 0xFF, 0xFF],
+            &[0, 10, 0, 0],
+            &[0xFF, 0xFE, 0xFF, 1],
+            &[0xFF, 0xFF, b'l'],
+        ];
+        for w in keys.windows(2) {
+            assert!(w[0] < w[1]);
+            assert!(
+                data_prefix(w[0]) <= data_prefix(w[1]),
+                "{:?} {:?}",
+                w[0],
+                w[1]
+            );
+        }
+        for k in keys {
+            assert_eq!(data_prefix(data_prefix(k)), data_prefix(k));
+        }
+    }
 
     #[test]
     fn defaults_validate() {

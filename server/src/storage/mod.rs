@@ -46,10 +46,19 @@ pub enum StorageError {
     Layout { dir: String, reason: String },
     #[error("slot snapshot: {0}")]
     Snapshot(#[from] snapshot::SnapshotError),
+    /// The instance was written in a key layout this build does not read.
+    #[error("data folder {dir} holds storage format {found}; this build reads format {STORAGE_FORMAT} only (docs/storage-format.md)")]
+    Format { dir: String, found: String },
     /// A log entry wrote after wiping its slot's databases in the same batch (a bug in the mutation).
     #[error("an entry wrote after wiping its slot")]
     StoredAfterWipe,
 }
+
+/// The key layout this build writes and reads (docs/storage-format.md). Format 2 put a bucket byte in
+/// every data key; format 1 (no marker) had none.
+pub const STORAGE_FORMAT: u32 = 2;
+/// Node metadata name of the instance's storage format.
+const FORMAT_META: &str = "storage-format";
 
 /// Keys and keys-with-a-deadline of one `slot · db`, as DBSIZE and INFO keyspace report them. They count
 /// stored records (a key past its deadline counts until it is deleted, as in Redis) and are written in the
@@ -146,7 +155,7 @@ impl Store {
         // Entries are durable in the core's Raft log; RocksDB's state on disk is whatever its atomic
         // memtable flushes wrote, each a prefix of every slot's log (see replication/corelog.rs).
         write_opts.disable_wal(true);
-        Ok(Store {
+        let store = Store {
             db,
             write_opts,
             counts: Default::default(),
@@ -154,6 +163,37 @@ impl Store {
             cache: Default::default(),
             unchecked_bytes: Default::default(),
             switch_owed: Default::default(),
+        };
+        store.check_format(path)?;
+        Ok(store)
+    }
+
+    /// Refuses an instance written in another key layout; marks a new one with this build's. An instance
+    /// without a marker is new if it holds no slot data (no applied log id, no key below node metadata).
+    fn check_format(&self, path: &Path) -> Result<(), StorageError> {
+        let ours = STORAGE_FORMAT.to_string();
+        let found = match self.get_meta(FORMAT_META)? {
+            Some(v) if v == ours.as_bytes() => return Ok(()),
+            Some(v) => String::from_utf8_lossy(&v).into_owned(),
+            None => {
+                let mut applied = self.db.raw_iterator_cf(self.raft_cf());
+                applied.seek_to_first();
+                applied.status()?;
+                let mut ro = ReadOptions::default();
+                ro.set_total_order_seek(true);
+                ro.set_iterate_upper_bound(keycodec::META_PREFIX.to_vec());
+                let mut data = self.db.raw_iterator_opt(ro);
+                data.seek_to_first();
+                data.status()?;
+                if !applied.valid() && !data.valid() {
+                    return self.put_meta(FORMAT_META, ours.as_bytes());
+                }
+                "1".to_owned()
+            }
+        };
+        Err(StorageError::Format {
+            dir: path.display().to_string(),
+            found,
         })
     }
 
@@ -334,8 +374,10 @@ impl Store {
         Ok(true)
     }
 
-    /// Visits the live keys of `slot · db` starting at `from` (inclusive, a user key), in key order, until `f`
-    /// returns false. `f` gets the user key and its record.
+    /// Visits the live keys of `slot · db` starting at `from` (inclusive, a user key), in storage order
+    /// (bucket, then key; see `keycodec::bucket_of`), until `f` returns false. `f` gets the user key and
+    /// its record. Keys before `from` in that order are not visited, so a scan resumed at the first key not
+    /// yet visited misses none.
     pub fn scan_slot(
         &self,
         slot: SlotId,
@@ -344,26 +386,30 @@ impl Store {
         now_ms: u64,
         mut f: impl FnMut(&[u8], &Record) -> bool,
     ) -> Result<(), StorageError> {
-        let start = KeyCodec::data_key(slot, db, from);
-        let end = KeyCodec::slot_db_end(slot, db);
         let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(end.to_vec());
+        // One bucket per seek: the data family's memtable serves ordered reads only within a prefix.
+        ro.set_prefix_same_as_start(true);
         ro.fill_cache(false);
-        let iter = self
-            .db
-            .iterator_opt(IteratorMode::From(&start, Direction::Forward), ro);
-        for item in iter {
-            let (k, v) = item?;
-            let rec = Record::decode(&v)?;
-            if rec.is_expired(now_ms) {
-                continue;
+        let mut iter = self.db.raw_iterator_opt(ro);
+        let first = keycodec::bucket_of(from);
+        for bucket in first..keycodec::DATA_BUCKETS {
+            if bucket == first {
+                iter.seek(KeyCodec::data_key(slot, db, from));
+            } else {
+                iter.seek(KeyCodec::bucket_start(slot, db, bucket));
             }
-            let Some((_, _, user_key)) = KeyCodec::decode_data_key(&k) else {
-                continue;
-            };
-            if !f(user_key, &rec) {
-                break;
+            while let (Some(k), Some(v)) = (iter.key(), iter.value()) {
+                let rec = Record::decode(v)?;
+                if !rec.is_expired(now_ms) {
+                    if let Some((_, _, user_key)) = KeyCodec::decode_data_key(k) {
+                        if !f(user_key, &rec) {
+                            return Ok(());
+                        }
+                    }
+                }
+                iter.next();
             }
+            iter.status()?;
         }
         Ok(())
     }

@@ -65,8 +65,9 @@ use super::keycodec::KeyCodec;
 use super::{StorageError, Store};
 use crate::slot::{SlotId, SLOT_COUNT};
 
-/// The manifest format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The manifest format this build writes and reads: it follows the storage format of the files it holds
+/// (2: data keys with a bucket byte, `storage::STORAGE_FORMAT`).
+pub const FORMAT_VERSION: u32 = 2;
 /// The manifest's file name inside a snapshot directory.
 pub const MANIFEST_NAME: &str = "manifest.toml";
 /// Node metadata name prefix of the in-progress marker of an import.
@@ -710,7 +711,7 @@ mod tests {
             }
         };
         let manifest = |d: &Path| d.join(MANIFEST_NAME);
-        let e = refused(&|d| edit(&manifest(d), "format-version = 1", "format-version = 7"));
+        let e = refused(&|d| edit(&manifest(d), "format-version = 2", "format-version = 7"));
         assert!(
             matches!(e, SnapshotError::UnknownVersion { found: 7 }),
             "{e}"

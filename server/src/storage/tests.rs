@@ -179,7 +179,42 @@ fn scans_stay_inside_their_slot_and_database() {
             true
         })
         .unwrap();
+    seen.sort();
     assert_eq!(seen, vec![b"x".to_vec(), b"y".to_vec()]);
+}
+
+#[test]
+fn a_scan_resumed_at_any_key_visits_exactly_the_rest() {
+    let (_dir, store) = open();
+    let slot = SlotId(3);
+    let scan = |from: &[u8]| {
+        let mut seen = Vec::new();
+        store
+            .scan_slot(slot, 0, from, 1, |k, _| {
+                seen.push(k.to_vec());
+                true
+            })
+            .unwrap();
+        seen
+    };
+    // Half the keys reach SST files, half stay in the memtable; every bucket gets some.
+    for i in 0..100 {
+        put(&store, slot, 0, &format!("k{i}"), 0, 1);
+        if i == 49 {
+            store.db.flush().unwrap();
+        }
+    }
+    put(&store, slot, 0, "", 0, 1);
+    let all = scan(b"");
+    assert_eq!(all.len(), 101);
+    assert_eq!(all[0], b"");
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 101, "every key once");
+    for (i, key) in all.iter().enumerate() {
+        assert_eq!(scan(key), all[i..], "resumed at {key:?}");
+    }
 }
 
 // ---- value cache ----
@@ -654,4 +689,47 @@ fn an_owed_memtable_switch_comes_before_the_next_write() {
         "any memtable is 1 byte"
     );
     assert_eq!(active(&store), 0);
+}
+
+#[test]
+fn an_instance_of_another_storage_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tuning::RocksConfig::default();
+    let open_err = || match Store::open(dir.path(), 1, &cfg) {
+        Ok(_) => panic!("opened"),
+        Err(e) => e.to_string(),
+    };
+    {
+        let store = Store::open(dir.path(), 1, &cfg).unwrap();
+        put(&store, SlotId(4), 0, "a", 0, 1);
+        // A format-1 instance: slot data, no marker.
+        let meta = super::keycodec::KeyCodec::meta_key(super::FORMAT_META);
+        store.db.delete(meta).unwrap();
+        store.db.flush().unwrap();
+    }
+    let e = open_err();
+    assert!(
+        e.contains("holds storage format 1; this build reads format 2 only"),
+        "{e}"
+    );
+    {
+        // A newer format's marker.
+        let db = rocksdb::DB::open_cf(
+            &rocksdb::Options::default(),
+            dir.path(),
+            rocksdb::DB::list_cf(&rocksdb::Options::default(), dir.path()).unwrap(),
+        )
+        .unwrap();
+        db.put(
+            super::keycodec::KeyCodec::meta_key(super::FORMAT_META),
+            b"7",
+        )
+        .unwrap();
+    }
+    assert!(open_err().contains("holds storage format 7"));
+    // A new instance gets the marker and reopens.
+    let fresh = tempfile::tempdir().unwrap();
+    drop(Store::open(fresh.path(), 1, &cfg).unwrap());
+    let store = Store::open(fresh.path(), 1, &cfg).unwrap();
+    assert_eq!(store.get_meta(super::FORMAT_META).unwrap().unwrap(), b"2");
 }

@@ -1,7 +1,7 @@
 //! SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 //!
-//! Keys are visited slot by slot (0..2047, each slot's keys in key order, straight from RocksDB), so the
-//! cursor only has to say where to resume:
+//! Keys are visited slot by slot (0..2047; within a slot in storage order — bucket, then key — straight
+//! from RocksDB), so the cursor only has to say where to resume:
 //!
 //! ```text
 //!   cursor = slot << 40 | token          token 0: the start of the slot
