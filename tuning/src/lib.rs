@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 /// it; the server asserts the two agree).
 pub const DATA_PREFIX_LEN: usize = 4;
 
-/// The data family's prefix extractor. The family holds, by the server's key codec (its second byte pair
-/// after the slot says which):
+/// The data family's prefix extractor. The family holds, by the server's key codec (the byte after the
+/// slot, in the database position, says which):
 /// - data records, `slot · db · bucket · key` (db 0..=253): prefix `slot · db · bucket`, so the memtable
 ///   hashes each bucket of a slot into its own small skiplist;
 /// - a slot's metadata, `slot · FE · db · deadline · key` (expire index) and `slot · FF · …` (key counts,
@@ -271,8 +271,10 @@ impl RocksConfig {
             data_prefix,
             Some(data_prefix_in_domain),
         ));
+        // 2,048 slots x 16 buckets per database on a one-core node: enough hash buckets that prefixes
+        // rarely share a skiplist (8 bytes each, per memtable).
         opts.set_memtable_factory(rocksdb::MemtableFactory::HashSkipList {
-            bucket_count: 1 << 16,
+            bucket_count: 1 << 17,
             height: 12,
             branching_factor: 4,
         });

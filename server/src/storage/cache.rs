@@ -19,11 +19,11 @@
 //! skiplist walk, which is cache miss after cache miss; the record is then decoded and its payload copied.
 //! Published figures put cache-resident RocksDB point reads at ~190K/s per thread (~5 µs each). On this
 //! machine `Store::get` of a 64-byte value took ~0.5 µs from a small, shallow memtable (10 000 keys over 2048
-//! per-slot skiplists) and ~50 ns from this cache (`cache_hit_is_cheaper_than_rocksdb` in storage/tests.rs
+//! slots' skiplists, before data keys were split into 16 buckets per slot) and ~50 ns from this cache (`cache_hit_is_cheaper_than_rocksdb` in storage/tests.rs
 //! prints both); deeper memtables and block-cache reads only widen the gap. Redis does one hash lookup; so do
 //! we, for hot keys.
 //!
-//! **Why it is coherent.** It is keyed by the physical data key (`slot · db · key`), and every write of a
+//! **Why it is coherent.** It is keyed by the physical data key (`slot · db · bucket · key`), and every write of a
 //! data key goes through [`crate::statemachine::SlotWriter`] on the one core that owns the slot; nothing
 //! else on that core runs between a write reaching RocksDB and the cache being told. The writer applies
 //! its entry's puts and deletes to the cache in order **after** the RocksDB batch was written (a failed

@@ -35,7 +35,7 @@
 //! Everything about a slot — its records, its expire index and its key counts — lies inside the slot's
 //! range, so a slot is copied, migrated or dropped as one range and stays self-consistent. Within a slot
 //! and database the expire index is ordered by deadline, so the keys due now are the first entries of one
-//! prefix. Databases are 0..=253; `FE` and `FF` in the database position mark the slot's own metadata.
+//! key range. Databases are 0..=253; `FE` and `FF` in the database position mark the slot's own metadata.
 
 use crate::slot::SlotId;
 use crc::{Crc, Table, CRC_8_SMBUS};
@@ -193,9 +193,12 @@ pub struct SubKeyParts<'a> {
     pub member: &'a [u8],
 }
 
+/// Length of the `slot · db` head of a member key (member keys have no bucket byte).
+const SUB_HEAD_LEN: usize = 3;
+
 /// Bytes of `slot · db · keylen · key · version` before a member's own bytes.
 pub fn sub_prefix_len(key_len: usize) -> usize {
-    DATA_PREFIX_LEN + 4 + key_len + 8
+    SUB_HEAD_LEN + 4 + key_len + 8
 }
 
 impl KeyCodec {
@@ -231,12 +234,13 @@ impl KeyCodec {
 
     /// Splits a `sub` or `score` key into its parts.
     pub fn decode_sub_key(raw: &[u8]) -> Option<SubKeyParts<'_>> {
-        if raw.len() < DATA_PREFIX_LEN + 4 {
+        const KEY_AT: usize = SUB_HEAD_LEN + 4;
+        if raw.len() < KEY_AT {
             return None;
         }
         let slot = SlotId(u16::from_be_bytes([raw[0], raw[1]]));
-        let key_len = u32::from_be_bytes(raw[3..7].try_into().ok()?) as usize;
-        let key_end = 7usize.checked_add(key_len)?;
+        let key_len = u32::from_be_bytes(raw[SUB_HEAD_LEN..KEY_AT].try_into().ok()?) as usize;
+        let key_end = KEY_AT.checked_add(key_len)?;
         if raw.len() < key_end + 8 {
             return None;
         }
@@ -244,7 +248,7 @@ impl KeyCodec {
         Some(SubKeyParts {
             slot,
             db: raw[2],
-            key: &raw[7..key_end],
+            key: &raw[KEY_AT..key_end],
             version,
             member: &raw[key_end + 8..],
         })
@@ -326,6 +330,10 @@ mod tests {
     #[test]
     fn sub_keys_round_trip_and_do_not_overlap() {
         let k = KeyCodec::sub_key(SlotId(9), 2, b"ab", 7, b"field");
+        assert_eq!(
+            sub_prefix_len(2),
+            KeyCodec::sub_prefix(SlotId(9), 2, b"ab", 7).len()
+        );
         assert_eq!(
             KeyCodec::decode_sub_key(&k),
             Some(SubKeyParts {

@@ -57,8 +57,12 @@ pub enum StorageError {
 /// The key layout this build writes and reads (docs/storage-format.md). Format 2 put a bucket byte in
 /// every data key; format 1 (no marker) had none.
 pub const STORAGE_FORMAT: u32 = 2;
-/// Node metadata name of the instance's storage format.
-const FORMAT_META: &str = "storage-format";
+/// An empty column family that marks an instance of [`STORAGE_FORMAT`]. A family rather than a key: it is
+/// seen before the instance is opened (so nothing, not even a compaction, runs on a folder of another
+/// format), and RocksDB refuses to open an instance without naming all its families, so builds that do
+/// not know this one refuse the folder too.
+const FORMAT_CF: &str = "storage-format-2";
+const FORMAT_CF_PREFIX: &str = "storage-format-";
 
 /// Keys and keys-with-a-deadline of one `slot · db`, as DBSIZE and INFO keyspace report them. They count
 /// stored records (a key past its deadline counts until it is deleted, as in Redis) and are written in the
@@ -122,6 +126,19 @@ impl Store {
     ) -> Result<Store, StorageError> {
         let cache = cfg.block_cache(cores);
         let db_opts = cfg.db_options(cores);
+        // An existing instance must carry this format's marker (a new one gets it below).
+        if let Ok(families) = DB::list_cf(&db_opts, path) {
+            if !families.iter().any(|f| f == FORMAT_CF) {
+                let found = families
+                    .iter()
+                    .find_map(|f| f.strip_prefix(FORMAT_CF_PREFIX))
+                    .unwrap_or("1");
+                return Err(StorageError::Format {
+                    dir: path.display().to_string(),
+                    found: found.to_owned(),
+                });
+            }
+        }
         const _: () = assert!(tuning::DATA_PREFIX_LEN == keycodec::DATA_PREFIX_LEN);
         let mut data_opts = cfg.data_cf_options(cores, &cache);
         data_opts.set_compaction_filter("slotkv-expired", compaction::drop_expired_records);
@@ -149,13 +166,17 @@ impl Store {
             RAFT_CF,
             cfg.raft_cf_options(cores, &cache),
         ));
+        cfs.push(ColumnFamilyDescriptor::new(
+            FORMAT_CF,
+            rocksdb::Options::default(),
+        ));
         let db = Arc::new(DB::open_cf_descriptors(&db_opts, path, cfs)?);
         let _ = db_slot.set(Arc::downgrade(&db));
         let mut write_opts = WriteOptions::default();
         // Entries are durable in the core's Raft log; RocksDB's state on disk is whatever its atomic
         // memtable flushes wrote, each a prefix of every slot's log (see replication/corelog.rs).
         write_opts.disable_wal(true);
-        let store = Store {
+        Ok(Store {
             db,
             write_opts,
             counts: Default::default(),
@@ -163,37 +184,6 @@ impl Store {
             cache: Default::default(),
             unchecked_bytes: Default::default(),
             switch_owed: Default::default(),
-        };
-        store.check_format(path)?;
-        Ok(store)
-    }
-
-    /// Refuses an instance written in another key layout; marks a new one with this build's. An instance
-    /// without a marker is new if it holds no slot data (no applied log id, no key below node metadata).
-    fn check_format(&self, path: &Path) -> Result<(), StorageError> {
-        let ours = STORAGE_FORMAT.to_string();
-        let found = match self.get_meta(FORMAT_META)? {
-            Some(v) if v == ours.as_bytes() => return Ok(()),
-            Some(v) => String::from_utf8_lossy(&v).into_owned(),
-            None => {
-                let mut applied = self.db.raw_iterator_cf(self.raft_cf());
-                applied.seek_to_first();
-                applied.status()?;
-                let mut ro = ReadOptions::default();
-                ro.set_total_order_seek(true);
-                ro.set_iterate_upper_bound(keycodec::META_PREFIX.to_vec());
-                let mut data = self.db.raw_iterator_opt(ro);
-                data.seek_to_first();
-                data.status()?;
-                if !applied.valid() && !data.valid() {
-                    return self.put_meta(FORMAT_META, ours.as_bytes());
-                }
-                "1".to_owned()
-            }
-        };
-        Err(StorageError::Format {
-            dir: path.display().to_string(),
-            found,
         })
     }
 

@@ -6,11 +6,11 @@
 //! slots and each slot is its own Raft group: a checkpoint would ship every other slot of the core too,
 //! and could only replace a whole instance, never one slot inside a live one. Every key of a slot starts
 //! with its 2-byte id (storage/keycodec.rs), so a slot is one key range `[slot, slot + 1)` in each of the
-//! three column families, and node metadata (`FF FF …`) lies outside every slot's range — it is never
+//! four column families it has data in (`default`, `sub`, `score`, `raft`), and node metadata (`FF FF …`) lies outside every slot's range — it is never
 //! exported nor touched by an import.
 //!
-//! **Export** ([`Store::export_slot`]) iterates the slot's range of `default`, `sub` and `score` under one
-//! RocksDB snapshot, so the three files show the slot at one instant: a record and its members, the key
+//! **Export** ([`Store::export_slot`]) iterates the slot's range of `default`, `sub`, `score` and `raft`
+//! under one RocksDB snapshot, so the files show the slot at one instant: a record and its members, the key
 //! counts and the expire index always agree, as they do in the live store (one write batch per command).
 //! Each non-empty family becomes one SST file written by `SstFileWriter` with the family's own table
 //! options (the same prefix extractor and filters, so ingested files serve reads like flushed ones). The
@@ -323,8 +323,8 @@ impl Store {
             ro.set_snapshot(&snapshot);
             ro.set_iterate_lower_bound(lo.to_vec());
             ro.set_iterate_upper_bound(hi.to_vec());
-            // The data family has a prefix extractor: without total order, iteration across `slot · db`
-            // prefixes is undefined.
+            // The data family has a prefix extractor: without total order, iteration across its
+            // `slot · db · bucket` prefixes is undefined.
             ro.set_total_order_seek(true);
             ro.fill_cache(false);
             let mut it = self.db.raw_iterator_cf_opt(self.family_cf(family), ro);

@@ -692,44 +692,47 @@ fn an_owed_memtable_switch_comes_before_the_next_write() {
 }
 
 #[test]
-fn an_instance_of_another_storage_format_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+fn an_instance_of_another_storage_format_is_refused_and_refuses_older_builds() {
     let cfg = tuning::RocksConfig::default();
-    let open_err = || match Store::open(dir.path(), 1, &cfg) {
+    let open_err = |dir: &std::path::Path| match Store::open(dir, 1, &cfg) {
         Ok(_) => panic!("opened"),
         Err(e) => e.to_string(),
     };
+    let mut plain = rocksdb::Options::default();
+    plain.create_if_missing(true);
+    plain.create_missing_column_families(true);
+    // A format-1 instance (what builds before the bucket byte left): the four families, no marker.
+    let old = tempfile::tempdir().unwrap();
     {
-        let store = Store::open(dir.path(), 1, &cfg).unwrap();
-        put(&store, SlotId(4), 0, "a", 0, 1);
-        // A format-1 instance: slot data, no marker.
-        let meta = super::keycodec::KeyCodec::meta_key(super::FORMAT_META);
-        store.db.delete(meta).unwrap();
-        store.db.flush().unwrap();
+        let db = rocksdb::DB::open_cf(&plain, old.path(), ["sub", "score", "raft"]).unwrap();
+        db.put([0, 4, 0, b'a'], b"record").unwrap();
     }
-    let e = open_err();
+    let e = open_err(old.path());
     assert!(
         e.contains("holds storage format 1; this build reads format 2 only"),
         "{e}"
     );
-    {
-        // A newer format's marker.
-        let db = rocksdb::DB::open_cf(
-            &rocksdb::Options::default(),
-            dir.path(),
-            rocksdb::DB::list_cf(&rocksdb::Options::default(), dir.path()).unwrap(),
-        )
-        .unwrap();
-        db.put(
-            super::keycodec::KeyCodec::meta_key(super::FORMAT_META),
-            b"7",
-        )
-        .unwrap();
-    }
-    assert!(open_err().contains("holds storage format 7"));
-    // A new instance gets the marker and reopens.
+    // Refused before anything was written: the folder is as it was.
+    let families = rocksdb::DB::list_cf(&plain, old.path()).unwrap();
+    assert!(
+        !families.iter().any(|f| f.starts_with("storage-format")),
+        "{families:?}"
+    );
+    // A later format's marker.
+    let newer = tempfile::tempdir().unwrap();
+    drop(rocksdb::DB::open_cf(&plain, newer.path(), ["storage-format-7"]).unwrap());
+    assert!(open_err(newer.path()).contains("holds storage format 7"));
+    // A new instance gets the marker and reopens; a build that knows only the four families cannot
+    // open it.
     let fresh = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(fresh.path(), 1, &cfg).unwrap();
+        put(&store, SlotId(4), 0, "a", 0, 1);
+    }
     drop(Store::open(fresh.path(), 1, &cfg).unwrap());
-    let store = Store::open(fresh.path(), 1, &cfg).unwrap();
-    assert_eq!(store.get_meta(super::FORMAT_META).unwrap().unwrap(), b"2");
+    let e = match rocksdb::DB::open_cf(&plain, fresh.path(), ["sub", "score", "raft"]) {
+        Ok(_) => panic!("a build without the marker family opened the instance"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("storage-format-2"), "{e}");
 }
