@@ -271,10 +271,8 @@ impl RocksConfig {
             data_prefix,
             Some(data_prefix_in_domain),
         ));
-        // 2,048 slots x 16 buckets per database on a one-core node: enough hash buckets that prefixes
-        // rarely share a skiplist (8 bytes each, per memtable).
         opts.set_memtable_factory(rocksdb::MemtableFactory::HashSkipList {
-            bucket_count: 1 << 17,
+            bucket_count: self.data_hash_buckets(),
             height: 12,
             branching_factor: 4,
         });
@@ -306,6 +304,14 @@ impl RocksConfig {
     /// collection, which a fixed-prefix hash memtable would not serve, so they keep the ordered skiplist.
     pub fn member_cf_options(&self, cores: usize, cache: &rocksdb::Cache) -> rocksdb::Options {
         self.cf_options(cores, cache)
+    }
+
+    /// Hash buckets of the data family's memtable: enough that the `slot · db · bucket` prefixes of a
+    /// one-core node (2,048 slots x 16 per database) rarely share a skiplist, but their array (8 bytes each,
+    /// allocated with every memtable and counted in its size) at most 1/64 of the write buffer, so a small
+    /// buffer is not full from the start.
+    pub fn data_hash_buckets(&self) -> usize {
+        ((self.write_buffer_mb << 20) as usize / 64 / 8).clamp(1 << 10, 1 << 17)
     }
 
     /// Size at which the server switches a column family to a new memtable, in bytes.
@@ -428,6 +434,21 @@ mod tests {
         for k in keys {
             assert_eq!(data_prefix(data_prefix(k)), data_prefix(k));
         }
+    }
+
+    #[test]
+    fn the_memtable_hash_array_stays_small_beside_the_write_buffer() {
+        let at = |mb| {
+            RocksConfig {
+                write_buffer_mb: mb,
+                ..Default::default()
+            }
+            .data_hash_buckets()
+        };
+        assert_eq!(at(64), 1 << 17);
+        assert_eq!(at(1), 2048);
+        assert_eq!(at(4096), 1 << 17);
+        assert!(at(RocksConfig::default().write_buffer_mb) >= 1 << 16);
     }
 
     #[test]
