@@ -200,10 +200,19 @@ impl<'a> SlotWriter<'a> {
 
     /// The stored record of `key`, expired or not.
     pub fn get_stored(&mut self, key: &[u8]) -> Result<Option<Record>, StorageError> {
+        self.stored_at(key, None)
+    }
+
+    /// [`Self::get_stored`], given the key's physical key when the caller built it already (a write
+    /// needs it too: it is not hashed and copied twice).
+    fn stored_at(&mut self, key: &[u8], pk: Option<&[u8]>) -> Result<Option<Record>, StorageError> {
         if let Some((_, rec)) = self.overlay.iter().rev().find(|(k, _)| k.as_ref() == key) {
             return Ok(rec.clone());
         }
-        let rec = self.store.get(self.slot, self.db, key)?;
+        let rec = match pk {
+            Some(pk) => self.store.get_physical(pk)?,
+            None => self.store.get(self.slot, self.db, key)?,
+        };
         self.overlay
             .push((Bytes::copy_from_slice(key), rec.clone()));
         Ok(rec)
@@ -231,7 +240,8 @@ impl<'a> SlotWriter<'a> {
     /// one's comes.
     pub fn put(&mut self, key: &Bytes, rec: Record) -> Result<(), StorageError> {
         self.stored_after_wipe |= self.wiped.is_some();
-        let old = self.get_stored(key)?;
+        let pk = KeyCodec::data_key(self.slot, self.db, key);
+        let old = self.stored_at(key, Some(&pk))?;
         self.adjust(old.as_ref(), Some(&rec))?;
         let old_deadline = old.as_ref().map_or(0, |r| r.expire_at);
         if old_deadline != rec.expire_at {
@@ -250,7 +260,6 @@ impl<'a> SlotWriter<'a> {
                 );
             }
         }
-        let pk = KeyCodec::data_key(self.slot, self.db, key);
         let encoded = rec.encode();
         self.batch.put(&pk, &encoded);
         if self.caching {
@@ -272,7 +281,8 @@ impl<'a> SlotWriter<'a> {
     /// Deletes `key` (and its expire-index entry) if it is stored. Returns whether a record was stored.
     pub fn delete(&mut self, key: &Bytes) -> Result<bool, StorageError> {
         self.stored_after_wipe |= self.wiped.is_some();
-        let old = self.get_stored(key)?;
+        let pk = KeyCodec::data_key(self.slot, self.db, key);
+        let old = self.stored_at(key, Some(&pk))?;
         let Some(old) = old else {
             return Ok(false);
         };
@@ -281,7 +291,6 @@ impl<'a> SlotWriter<'a> {
             self.batch
                 .delete(KeyCodec::expire_key(self.slot, self.db, old.expire_at, key));
         }
-        let pk = KeyCodec::data_key(self.slot, self.db, key);
         self.batch.delete(&pk);
         if self.caching {
             self.writes.push((pk, None));

@@ -108,7 +108,7 @@ impl Entry {
 
     #[inline]
     fn cost(&self) -> usize {
-        self.key_len as usize + self.payload_len() + ENTRY_OVERHEAD
+        cost(self.key_len as usize, self.payload_len())
     }
 
     /// Replaces the record, reusing the block when the key and payload still fit it exactly.
@@ -229,7 +229,7 @@ impl ValueCache {
         if !self.is_enabled() {
             return;
         }
-        let cost = key.len() + rec.payload.len() + ENTRY_OVERHEAD;
+        let cost = cost(key.len(), rec.payload.len());
         if cost > self.budget / MAX_ENTRY_FRACTION
             || (rec.expire_at != 0 && rec.expire_at <= wall_clock_ms())
         {
@@ -330,6 +330,12 @@ impl ValueCache {
             .find(self.hasher.hash_one(key), |e| e.key() == key)
             .is_some()
     }
+}
+
+/// What the budget charges for an entry.
+#[inline]
+fn cost(key_len: usize, payload_len: usize) -> usize {
+    key_len + payload_len + ENTRY_OVERHEAD
 }
 
 /// The clock the compaction filter judges deadlines by (storage/compaction.rs).

@@ -374,6 +374,34 @@ mod tests {
     }
 
     #[test]
+    fn the_data_familys_prefix_extractor_follows_this_codec() {
+        // tuning::data_prefix spells the layout out for RocksDB; it must agree with the keys made here.
+        let (slot, db) = (SlotId(513), 3);
+        let k = KeyCodec::data_key(slot, db, b"user:1");
+        assert_eq!(
+            tuning::data_prefix(&k),
+            &KeyCodec::bucket_start(slot, db, k[3])[..]
+        );
+        let slot_meta = &slot.0.to_be_bytes()[..];
+        for meta in [
+            KeyCodec::expire_key(slot, db, 99, b"user:1").to_vec(),
+            KeyCodec::slot_counts_key(slot, db).to_vec(),
+            KeyCodec::slot_version_key(slot).to_vec(),
+        ] {
+            assert_eq!(&tuning::data_prefix(&meta)[..2], slot_meta);
+            assert_eq!(
+                tuning::data_prefix(&meta).len(),
+                3,
+                "one prefix per slot: {meta:?}"
+            );
+        }
+        assert_eq!(
+            tuning::data_prefix(&KeyCodec::meta_key("layout")),
+            META_PREFIX
+        );
+    }
+
+    #[test]
     fn the_keys_of_one_slot_spread_over_every_bucket() {
         // The bucket hash must not repeat the slot's CRC16 bits: keys that share a slot still spread.
         let slot = SlotId::of_key(b"key:000000000001");

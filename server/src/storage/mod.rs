@@ -236,16 +236,21 @@ impl Store {
     /// then cached). Hot path: a hit is one hash lookup and a copy of a small payload.
     #[inline]
     pub fn get(&self, slot: SlotId, db: u8, key: &[u8]) -> Result<Option<Record>, StorageError> {
-        let pk = KeyCodec::data_key(slot, db, key);
-        if let Some(rec) = self.cache.borrow_mut().get(&pk) {
+        self.get_physical(&KeyCodec::data_key(slot, db, key))
+    }
+
+    /// [`Store::get`] by physical data key ([`KeyCodec::data_key`]).
+    #[inline]
+    pub fn get_physical(&self, pk: &[u8]) -> Result<Option<Record>, StorageError> {
+        if let Some(rec) = self.cache.borrow_mut().get(pk) {
             return Ok(Some(rec));
         }
-        match self.db.get_pinned(&pk)? {
+        match self.db.get_pinned(pk)? {
             Some(raw) => {
                 let rec = Record::decode(&raw)?;
                 let mut cache = self.cache.borrow_mut();
                 if cache.is_enabled() {
-                    cache.insert(&pk, rec.clone());
+                    cache.insert(pk, rec.clone());
                 }
                 Ok(Some(rec))
             }

@@ -693,6 +693,10 @@ fn an_owed_memtable_switch_comes_before_the_next_write() {
 
 #[test]
 fn an_instance_of_another_storage_format_is_refused_and_refuses_older_builds() {
+    assert_eq!(
+        super::FORMAT_CF,
+        format!("{}{}", super::FORMAT_CF_PREFIX, super::STORAGE_FORMAT)
+    );
     let cfg = tuning::RocksConfig::default();
     let open_err = |dir: &std::path::Path| match Store::open(dir, 1, &cfg) {
         Ok(_) => panic!("opened"),
