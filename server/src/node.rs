@@ -39,6 +39,8 @@ pub enum NodeError {
     },
     #[error("cannot create data folder {dir}: {source}")]
     Dir { dir: String, source: std::io::Error },
+    #[error("cannot start RocksDB's background threads: {0}")]
+    Background(tuning::TuningError),
     #[error("core {core}: {message}")]
     Core { core: usize, message: String },
 }
@@ -79,6 +81,18 @@ pub fn run(config: Config) -> Result<(), NodeError> {
         config,
     });
 
+    // Here, on the unpinned main thread: the cores' threads are each pinned to one CPU, and a RocksDB pool
+    // grown from one of them would run every core's flushes and compactions on that CPU.
+    let pools = node
+        .config
+        .rocksdb
+        .start_background_pools(cores)
+        .map_err(NodeError::Background)?;
+    log::info!(
+        "RocksDB background threads: {} flush, {} compaction",
+        pools.flush,
+        pools.compaction
+    );
     let signals = spawn_signal_thread(node.clone());
     let mesh = MeshBuilder::<MeshMsgAlias, _>::full(cores, 4096);
     let mut handles = Vec::with_capacity(cores);

@@ -38,6 +38,9 @@ pub struct ServerOptions {
     pub cores: usize,
     pub fsync: &'static str,
     pub extra: Vec<String>,
+    /// Pin each core's thread to a CPU, as a production server does. Off by default: tests run side
+    /// by side, and pinned servers would all crowd the first CPUs.
+    pub pin_cores: bool,
 }
 
 impl Default for ServerOptions {
@@ -46,6 +49,7 @@ impl Default for ServerOptions {
             cores: 1,
             fsync: "everysec",
             extra: Vec::new(),
+            pin_cores: false,
         }
     }
 }
@@ -110,7 +114,7 @@ impl Server {
             .arg(self.opts.cores.to_string())
             .arg("--fsync")
             .arg(self.opts.fsync)
-            .arg("--no-pin")
+            .args((!self.opts.pin_cores).then_some("--no-pin"))
             .args(&self.opts.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -612,3 +612,97 @@ fn cores_field(info: &str, name: &str) -> f64 {
         .map(|w| w[1].parse().unwrap())
         .unwrap_or_else(|| panic!("{name} missing from {info}"))
 }
+
+/// A thread of the server process: name, allowed CPUs and nice value, from /proc.
+fn server_threads(pid: u32) -> Vec<(String, String, i64)> {
+    let mut out = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = t.unwrap().path();
+        let (Ok(comm), Ok(status), Ok(stat)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("status")),
+            std::fs::read_to_string(dir.join("stat")),
+        ) else {
+            continue; // the thread exited meanwhile
+        };
+        let cpus = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap()
+            .trim()
+            .to_string();
+        // Fields after the parenthesised name start with the state (field 3); nice is field 19.
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let nice = after_name.split(' ').nth(16).unwrap().parse().unwrap();
+        out.push((comm.trim().to_string(), cpus, nice));
+    }
+    out
+}
+
+/// RocksDB's flush and compaction threads serve every core's instance: started for all of them, free
+/// to run on any CPU the server may use (not only the first core's), and compactions at nice 19.
+#[test]
+fn rocksdb_background_threads_serve_all_cores_from_any_cpu() {
+    let cfg = slotkv_tests::config_file("[rocksdb]\nwrite-buffer-mb = 1\n");
+    let s = Server::with(ServerOptions {
+        cores: 2,
+        extra: vec!["--config".into(), cfg.to_str().unwrap().into()],
+        pin_cores: true,
+        ..Default::default()
+    });
+    let pid = s.pid();
+    // Enough 1 KiB values for several 1 MiB memtables per core, so level 0 fills and compactions run.
+    let mut r = s.raw();
+    let value = "v".repeat(1024);
+    for batch in 0..40 {
+        let cmds: Vec<Vec<String>> = (0..250)
+            .map(|i| vec!["SET".into(), format!("key:{batch}:{i}"), value.clone()])
+            .collect();
+        assert!(r
+            .pipeline(&cmds)
+            .iter()
+            .all(|reply| &reply[..] == b"+OK\r\n"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let threads = loop {
+        let threads = server_threads(pid);
+        let compacted = threads
+            .iter()
+            .any(|(name, _, nice)| name == "rocksdb:low" && *nice == 19);
+        if compacted || Instant::now() > deadline {
+            break threads;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let main_cpus = &threads
+        .iter()
+        .find(|(n, _, _)| n == "slotkv-server")
+        .unwrap()
+        .1;
+    let count = |pool: &str| threads.iter().filter(|(n, _, _)| n == pool).count();
+    // max-background-jobs = 2 per core: one flush and one compaction thread, times two cores.
+    assert_eq!(count("rocksdb:high"), 2, "{threads:?}");
+    assert_eq!(count("rocksdb:low"), 2, "{threads:?}");
+    for (name, cpus, nice) in &threads {
+        if name.starts_with("rocksdb:") {
+            assert_eq!(cpus, main_cpus, "{name} is confined: {threads:?}");
+        }
+        if name == "rocksdb:high" {
+            assert_eq!(*nice, 0, "{threads:?}");
+        }
+    }
+    assert!(
+        threads
+            .iter()
+            .any(|(name, _, nice)| name == "rocksdb:low" && *nice == 19),
+        "no compaction ran at nice 19: {threads:?}"
+    );
+    // What makes the test able to fail: the cores' threads are pinned, each to one CPU.
+    assert!(
+        threads
+            .iter()
+            .filter(|(name, _, _)| name.starts_with("slotkv-core"))
+            .all(|(_, cpus, _)| cpus != main_cpus),
+        "{threads:?}"
+    );
+}

@@ -176,6 +176,7 @@ fn one_log_applied_to_two_stores_gives_byte_identical_stores() {
         cores: 2,
         fsync: "always",
         extra: vec!["--config".into(), config.display().to_string()],
+        ..Default::default()
     };
     let mut a = Server::with(opts.clone());
     let mut r = a.raw();

@@ -522,6 +522,7 @@ fn a_write_refused_by_rocksdb_does_not_come_back_after_a_restart() {
         cores: 1,
         fsync: "always",
         extra: vec!["--config".into(), cfg.to_str().unwrap().into()],
+        ..Default::default()
     });
     let core_dir = s.dir().join("core-0");
     let mut blockers = Vec::new();
@@ -634,6 +635,7 @@ fn memtables_are_switched_between_steps_not_inside_a_write() {
         cores: 1,
         fsync: "everysec",
         extra: vec!["--config".into(), cfg.to_str().unwrap().into()],
+        ..Default::default()
     });
     let mut r = s.raw();
     let value = "v".repeat(1000);

@@ -69,6 +69,15 @@ fn update_in_place(opts: &mut rocksdb::Options) {
 /// flush could persist part of one. RocksDB's own limit, the full `write-buffer-mb`, is the backstop.
 pub const MEMTABLE_SWITCH_QUARTERS: u64 = 3;
 
+/// Background threads of a node, by RocksDB thread pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackgroundPools {
+    /// Threads of the high-priority pool, which runs memtable flushes.
+    pub flush: i32,
+    /// Threads of the low-priority pool, which runs compactions.
+    pub compaction: i32,
+}
+
 /// Errors found while validating a RocksDB configuration.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TuningError {
@@ -85,6 +94,9 @@ pub enum TuningError {
     /// `CONFIG SET` named an option that cannot be changed on a running node.
     #[error("rocksdb option '{0}' cannot be changed while running")]
     NotLive(String),
+    /// RocksDB's default environment could not be had.
+    #[error("rocksdb environment: {0}")]
+    Environment(String),
 }
 
 /// Compression applied to SST files below level 1.
@@ -136,8 +148,12 @@ pub struct RocksConfig {
     pub write_buffer_mb: u64,
     /// Memtables per core before writes stall.
     pub max_write_buffer_number: i32,
-    /// Background flush + compaction threads per core instance.
+    /// Background flush + compaction threads per core instance (RocksDB's split: a quarter, at least one,
+    /// flush; the rest compact). The node starts `cores` times as many, shared by all its instances.
     pub max_background_jobs: i32,
+    /// Run compactions at the lowest CPU priority (nice 19), so on a busy CPU they take only the time the
+    /// cores' threads leave; flushes keep normal priority, since writes stall when they fall behind.
+    pub low_priority_compaction: bool,
     /// Compaction and flush write rate for the whole node, MiB/s (0 = unlimited), split among cores.
     pub rate_limit_mb_per_sec: u64,
     /// Target SST file size at level 1, MiB.
@@ -159,6 +175,7 @@ impl Default for RocksConfig {
             write_buffer_mb: 64,
             max_write_buffer_number: 4,
             max_background_jobs: 2,
+            low_priority_compaction: true,
             rate_limit_mb_per_sec: 0,
             target_file_size_mb: 64,
             max_bytes_for_level_base_mb: 256,
@@ -230,6 +247,38 @@ impl RocksConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Flush and compaction threads of the whole node: RocksDB's per-instance split of
+    /// `max-background-jobs` (`DBImpl::GetBGJobLimits`), times the cores.
+    pub fn background_pools(&self, cores: usize) -> BackgroundPools {
+        let cores = cores.max(1) as i32;
+        let flush = (self.max_background_jobs / 4).max(1);
+        let compaction = (self.max_background_jobs - flush).max(1);
+        BackgroundPools {
+            flush: flush * cores,
+            compaction: compaction * cores,
+        }
+    }
+
+    /// Starts the node's RocksDB background threads. Call it once, before any instance opens, from a
+    /// thread that is not pinned to one CPU.
+    ///
+    /// The pools belong to RocksDB's process-wide default environment, which every instance shares, and
+    /// RocksDB grows them lazily from whichever thread opens an instance, sized for that one instance.
+    /// Left to that, the first core's thread would create them: one flush and one compaction thread for
+    /// the whole node, pinned to that core's CPU (a thread inherits its creator's CPU mask), so every
+    /// core's flushes and compactions would queue on one thread and compete with one core's requests.
+    /// Started here, they are sized for all the instances and may run on any CPU the process may use.
+    pub fn start_background_pools(&self, cores: usize) -> Result<BackgroundPools, TuningError> {
+        let pools = self.background_pools(cores);
+        let mut env = rocksdb::Env::new().map_err(|e| TuningError::Environment(e.into_string()))?;
+        env.set_high_priority_background_threads(pools.flush);
+        env.set_low_priority_background_threads(pools.compaction);
+        if self.low_priority_compaction {
+            env.lower_thread_pool_cpu_priority();
+        }
+        Ok(pools)
     }
 
     /// Options for one core's RocksDB instance, given how many cores share the node-wide budgets.
@@ -400,6 +449,22 @@ impl RocksConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn background_pools_follow_rocksdbs_split_times_the_cores() {
+        let pools = |jobs, cores| {
+            let c = RocksConfig {
+                max_background_jobs: jobs,
+                ..RocksConfig::default()
+            };
+            let p = c.background_pools(cores);
+            (p.flush, p.compaction)
+        };
+        assert_eq!(pools(1, 1), (1, 1));
+        assert_eq!(pools(2, 4), (4, 4));
+        assert_eq!(pools(8, 2), (4, 12));
+        assert_eq!(pools(64, 1), (16, 48));
+    }
 
     #[test]
     fn data_prefixes_follow_the_key_layout_and_keep_order() {

@@ -77,6 +77,10 @@ pub static NAMES: &[(&str, Param)] = &[
         Param::Rocks("max-background-jobs"),
     ),
     (
+        "rocksdb.low-priority-compaction",
+        Param::Rocks("low-priority-compaction"),
+    ),
+    (
         "rocksdb.rate-limit-mb-per-sec",
         Param::Rocks("rate-limit-mb-per-sec"),
     ),
@@ -165,6 +169,12 @@ pub fn value(p: Param, s: &Settings, node: &Node) -> String {
             "write-buffer-mb" => r.write_buffer_mb.to_string(),
             "max-write-buffer-number" => r.max_write_buffer_number.to_string(),
             "max-background-jobs" => r.max_background_jobs.to_string(),
+            "low-priority-compaction" => if r.low_priority_compaction {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
             "rate-limit-mb-per-sec" => r.rate_limit_mb_per_sec.to_string(),
             "target-file-size-mb" => r.target_file_size_mb.to_string(),
             "max-bytes-for-level-base-mb" => r.max_bytes_for_level_base_mb.to_string(),
