@@ -706,3 +706,28 @@ fn rocksdb_background_threads_serve_all_cores_from_any_cpu() {
         "{threads:?}"
     );
 }
+
+/// An HTTP request sent to the port (a browser tricked into cross-protocol scripting) gets no reply:
+/// the connection is closed once the replies before it are out, and the log warns, as in Redis.
+#[test]
+fn http_requests_close_the_connection_without_a_reply() {
+    let s = Server::start();
+    for request in [
+        &b"PING\r\nPOST / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"PING\r\nHost: example.com\r\n",
+        b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\npost\r\n$1\r\n/\r\n",
+    ] {
+        let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.write_all(request).unwrap();
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"+PONG\r\n", "{:?}", String::from_utf8_lossy(request));
+    }
+    assert!(
+        s.log().contains("Possible SECURITY ATTACK detected"),
+        "{}",
+        s.log()
+    );
+    assert_eq!(s.raw().cmd_str(&["PING"]), "+PONG\r\n");
+}

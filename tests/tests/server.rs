@@ -1228,6 +1228,80 @@ fn slowlog_merges_cores() {
     assert_eq!(r.cmd_str(&["SLOWLOG", "RESET"]), "+OK\r\n");
     // The RESET itself is logged after it ran, as in Redis.
     assert_eq!(r.cmd_str(&["SLOWLOG", "LEN"]), ":1\r\n");
+    // A blocking command's wait is not logged, whichever cores its keys are on (Redis logs a blocked
+    // command only when it runs, not its wait).
+    assert_eq!(
+        r.cmd_str(&["CONFIG", "SET", "slowlog-log-slower-than", "10000"]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.cmd_str(&["SLOWLOG", "RESET"]), "+OK\r\n");
+    assert_eq!(r.cmd_str(&["BLPOP", &k0, &k1, "0.2"]), "*-1\r\n");
+    assert_eq!(r.cmd_str(&["BLPOP", &k0, "0.2"]), "*-1\r\n");
+    assert_eq!(r.cmd_str(&["SLOWLOG", "LEN"]), ":0\r\n");
+}
+
+/// CLIENT LIST's `cmd=` names the last command looked up as Redis does: `container|sub` for a
+/// subcommand, the command even when it failed its arity check or was queued by MULTI, `NULL` after an
+/// unknown command or subcommand.
+#[test]
+fn client_list_names_the_last_command_as_redis() {
+    let s = Server::with_cores(2);
+    let mut a = s.raw();
+    let mut b = s.raw();
+    let id = a.cmd_str(&["CLIENT", "ID"])[1..].trim().to_string();
+    let mut last = |a: &mut slotkv_tests::Raw, args: &[&str]| {
+        a.cmd(args);
+        let line = b.cmd_str(&["CLIENT", "LIST", "ID", &id]);
+        line.split(' ')
+            .find_map(|f| f.strip_prefix("cmd="))
+            .unwrap()
+            .to_string()
+    };
+    for (args, want) in [
+        (&["CONFIG", "GET", "maxmemory"][..], "config|get"),
+        (&["CLIENT", "GETNAME"], "client|getname"),
+        (&["OBJECT", "ENCODING", "nokey"], "object|encoding"),
+        (&["NOSUCH"], "NULL"),
+        (&["GET", "a"], "get"),
+        (&["CLIENT", "NOSUCH"], "NULL"),
+        (&["GET"], "get"),
+        (&["SET", "a"], "set"),
+        (&["MULTI"], "multi"),
+        (&["INCR", "a"], "incr"),
+    ] {
+        assert_eq!(last(&mut a, args), want, "{args:?}");
+    }
+}
+
+/// CLIENT TRACKING checks a REDIRECT's client exists on any core, before a later option's error.
+#[test]
+fn client_tracking_redirect_must_name_a_connected_client() {
+    let s = Server::with_cores(2);
+    let mut r = s.raw();
+    // Connections spread over the cores by SO_REUSEPORT, connected for the whole test.
+    let mut others: Vec<_> = (0..4).map(|_| s.raw()).collect();
+    let mut ids: Vec<String> = vec![r.cmd_str(&["CLIENT", "ID"])[1..].trim().to_string()];
+    for o in &mut others {
+        ids.push(o.cmd_str(&["CLIENT", "ID"])[1..].trim().to_string());
+    }
+    for id in &ids {
+        assert_eq!(
+            r.cmd_str(&["CLIENT", "TRACKING", "off", "REDIRECT", id]),
+            "+OK\r\n"
+        );
+        assert_eq!(
+            r.cmd_str(&["CLIENT", "TRACKING", "off", "REDIRECT", id, "FOO"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(
+            r.cmd_str(&["CLIENT", "TRACKING", "off", "REDIRECT", id, "REDIRECT", id]),
+            "-ERR A client can only redirect to a single other client\r\n"
+        );
+    }
+    assert_eq!(
+        r.cmd_str(&["CLIENT", "TRACKING", "off", "REDIRECT", "99999", "FOO"]),
+        "-ERR The client ID you want redirect to does not exist\r\n"
+    );
 }
 
 // ---- SHUTDOWN ----
@@ -1677,6 +1751,37 @@ const SAME_AS_REDIS: &[&[&str]] = &[
     &["COMMAND", "GETKEYS", "config", "get", "x"],
     &["COMMAND", "GETKEYS", "config", "nosuch", "x"],
     &["COMMAND", "GETKEYSANDFLAGS", "get", "a"],
+    &["COMMAND", "GETKEYS", "get"],
+    &["CLIENT", "TRACKING", "off", "REDIRECT", "99999"],
+    &["CLIENT", "TRACKING", "off", "REDIRECT", "99999", "FOO"],
+    &["CLIENT", "TRACKING", "off", "REDIRECT", "abc"],
+    &["CLIENT", "TRACKING", "off", "FOO", "REDIRECT", "99999"],
+    &["CLIENT", "TRACKING", "maybe", "REDIRECT", "99999"],
+    &["COMMAND", "GETKEYS", "ping"],
+    &["COMMAND", "GETKEYS", "nosuch"],
+    &["COMMAND", "GETKEYSANDFLAGS", "x"],
+    &[
+        "COMMAND",
+        "INFO",
+        "command|getkeys",
+        "command|getkeysandflags",
+    ],
+    &["COMMAND", "GETKEYS", "zunionstore", "d", "3", "a", "b"],
+    &["COMMAND", "GETKEYS", "zunionstore", "d", "0", "a"],
+    &["COMMAND", "GETKEYS", "zinterstore", "d", "-1", "a"],
+    &["COMMAND", "GETKEYS", "zdiffstore", "d", "abc", "a"],
+    &["COMMAND", "GETKEYS", "zunionstore", "d", "2", "a", "b"],
+    &[
+        "COMMAND",
+        "GETKEYSANDFLAGS",
+        "zinterstore",
+        "d",
+        "3",
+        "a",
+        "b",
+    ],
+    &["COMMAND", "GETKEYS", "sintercard", "0", "a"],
+    &["COMMAND", "GETKEYS", "lmpop", "2", "a", "LEFT"],
     &[
         "COMMAND",
         "GETKEYSANDFLAGS",

@@ -159,6 +159,18 @@ impl KeySpec {
         }
     }
 
+    /// Whether the key count (for a spec with one) names at least one key and no more than follow it:
+    /// what Redis's key extraction requires before it reports any key of the command (COMMAND GETKEYS).
+    pub fn count_is_valid(&self, args: &[Bytes]) -> bool {
+        let at = self.numkeys as usize;
+        self.numkeys == 0
+            || args
+                .get(at)
+                .and_then(|a| std::str::from_utf8(a).ok())
+                .and_then(|a| a.parse::<usize>().ok())
+                .is_some_and(|n| n >= 1 && at + n < args.len())
+    }
+
     /// Indexes of the key arguments in `args` (args[0] is the command name).
     #[inline]
     pub fn positions(&self, args: &[Bytes]) -> impl Iterator<Item = usize> {

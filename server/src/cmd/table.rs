@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use crate::net::client::LastCmd;
 use bytes::Bytes;
 
 use super::{
@@ -50,16 +51,28 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
 /// Finds the spec that runs `args` — the subcommand's for container commands — and checks its arity,
 /// with Redis 7's error texts.
 pub fn resolve(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
+    resolve_naming(args, &mut LastCmd::default())
+}
+
+/// [`resolve`], also naming the command found in `last` (before its arity is checked: Redis's
+/// `lastcmd`, which CLIENT LIST shows; `NULL` for an unknown command or subcommand).
+pub fn resolve_naming(
+    args: &[Bytes],
+    last: &mut LastCmd,
+) -> Result<&'static CommandSpec, CmdError> {
+    *last = LastCmd::default();
     let Some(spec) = lookup(&args[0]) else {
         return Err(unknown_command(args));
     };
     if spec.subcommands.is_empty() {
+        last.name = Some(spec.name);
         if !spec.arity_ok(args.len()) {
             return Err(CmdError::WrongArity(spec.name.to_string()));
         }
         return Ok(spec);
     }
     if args.len() < 2 {
+        last.name = Some(spec.name);
         // A bare container runs its own `local` when its arity allows it (COMMAND), as in Redis.
         if spec.arity_ok(args.len()) {
             return Ok(spec);
@@ -71,6 +84,10 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
         .iter()
         .find(|s| args[1].eq_ignore_ascii_case(s.name.as_bytes()))
         .ok_or_else(|| unknown_subcommand(spec, &args[1]))?;
+    *last = LastCmd {
+        container: Some(spec.name),
+        name: Some(sub.name),
+    };
     if !sub.arity_ok(args.len()) {
         return Err(CmdError::WrongArity(format!("{}|{}", spec.name, sub.name)));
     }

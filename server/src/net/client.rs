@@ -9,6 +9,24 @@ use std::time::Instant;
 use bytes::Bytes;
 use resp::Protocol;
 
+/// A command as CLIENT LIST names it: `name`, `container|subcommand`, or `NULL` when the last request
+/// named no known command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LastCmd {
+    pub container: Option<&'static str>,
+    pub name: Option<&'static str>,
+}
+
+impl std::fmt::Display for LastCmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.container, self.name) {
+            (_, None) => f.write_str("NULL"),
+            (None, Some(name)) => f.write_str(name),
+            (Some(container), Some(name)) => write!(f, "{container}|{name}"),
+        }
+    }
+}
+
 /// What the server knows about one connection.
 pub struct ClientState {
     pub id: u64,
@@ -23,7 +41,9 @@ pub struct ClientState {
     pub authenticated: bool,
     pub created: Instant,
     pub last_interaction: Instant,
-    pub last_cmd: &'static str,
+    /// The last command looked up, for CLIENT LIST's `cmd=` (queued and refused ones included, as in
+    /// Redis).
+    pub last_cmd: LastCmd,
     /// Reply, then close (QUIT, a protocol error, CLIENT KILL of self).
     pub close_after_reply: bool,
     /// Replies are suppressed (CLIENT REPLY OFF / SKIP).
@@ -65,7 +85,7 @@ impl ClientState {
             authenticated,
             created: now,
             last_interaction: now,
-            last_cmd: "NULL",
+            last_cmd: LastCmd::default(),
             close_after_reply: false,
             reply_off: false,
             reply_skip_next: false,

@@ -239,8 +239,11 @@ impl Shard {
             client.reply_skip_following = false;
             client.reply_skip_next = true;
         }
-        let spec = match cmd::table::resolve(&args) {
+        let spec = match cmd::table::resolve_naming(&args, &mut client.last_cmd) {
             Ok(spec) => spec,
+            Err(_) if client.last_cmd.name.is_none() && is_http_request(&args[0]) => {
+                return cross_protocol_attack(client);
+            }
             Err(e) => {
                 self.stats
                     .rejected_calls
@@ -248,7 +251,6 @@ impl Shard {
                 return Dispatch::Done(cmd::tx::rejected(self, client, &args, e));
             }
         };
-        client.last_cmd = spec.name;
         if !client.authenticated
             && !spec.has(flags::NO_AUTH)
             && self.settings.borrow().requires_auth()
@@ -324,7 +326,9 @@ impl Shard {
         match spec.spread {
             Some(f) => {
                 let shard = self.clone();
-                let logged = (!spec.has(flags::SKIP_SLOWLOG)).then(|| args.clone());
+                // A blocking command's time here is mostly its wait, which Redis never logs.
+                let logged = (!spec.has(flags::SKIP_SLOWLOG) && !spec.has(flags::BLOCKING))
+                    .then(|| args.clone());
                 let fut = f(Spread {
                     shard: self.clone(),
                     db,
@@ -483,4 +487,29 @@ impl Shard {
         }
         out
     }
+}
+
+/// Whether a request's first word is an HTTP method line's `POST` or a header's `Host:` — what a browser
+/// tricked into posting to the server's port sends (cross-protocol scripting).
+fn is_http_request(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
+}
+
+/// Redis's answer to such a request: no reply, the connection closed once the replies before it are out,
+/// and a warning in the log at most once a minute.
+fn cross_protocol_attack(client: &mut ClientState) -> Dispatch {
+    static LAST_WARNING_MS: AtomicU64 = AtomicU64::new(0);
+    let now = now_ms();
+    let last = LAST_WARNING_MS.load(Ordering::Relaxed);
+    if now.saturating_sub(last) > 60_000 {
+        LAST_WARNING_MS.store(now, Ordering::Relaxed);
+        log::warn!(
+            "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands \
+             to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to \
+             compromise your Redis instance. Connection aborted."
+        );
+    }
+    client.reply_skip_next = true;
+    client.close_after_reply = true;
+    Dispatch::Done(Reply::Ok)
 }

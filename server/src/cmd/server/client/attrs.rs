@@ -4,7 +4,7 @@ use bytes::Bytes;
 use resp::Reply;
 
 use super::super::{help_reply, text};
-use super::{set_cmd, valid_client_attr};
+use super::valid_client_attr;
 use crate::cmd::args::is;
 use crate::cmd::{CmdError, Ctx};
 
@@ -19,7 +19,6 @@ pub fn setname(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         ));
     }
     let c = ctx.client();
-    set_cmd(c, "client|setname");
     c.name = (!args[2].is_empty()).then(|| args[2].clone());
     Ok(Reply::Ok)
 }

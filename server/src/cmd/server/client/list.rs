@@ -8,8 +8,7 @@ use std::rc::Rc;
 use bytes::Bytes;
 use resp::Reply;
 
-use super::super::{caller_during_dispatch, for_each_client, text};
-use super::set_cmd;
+use super::super::{for_each_client, text};
 use crate::cmd::args::{is, parse_i64_opt};
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::net::client::ClientState;
@@ -83,14 +82,10 @@ fn parse(args: &[Bytes]) -> Result<Filter, CmdError> {
 fn lines_on(
     shard: &Rc<Shard>,
     caller: Option<&mut ClientState>,
-    caller_id: Option<u64>,
     filter: &Filter,
 ) -> Vec<(u64, String)> {
     let mut out = Vec::new();
     for_each_client(shard, caller, |c| {
-        if Some(c.id) == caller_id {
-            set_cmd(c, "client|list");
-        }
         let wanted = match filter {
             Filter::All => true,
             Filter::Type(t) => ClientType::of(c) == *t,
@@ -127,13 +122,11 @@ fn render(filter: &Filter, mut lines: Vec<(u64, String)>) -> Reply {
 
 pub fn local(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
     let filter = parse(args)?;
-    let caller_id = ctx.client.as_ref().map(|c| c.id);
-    let lines = lines_on(ctx.shard, ctx.client.as_deref_mut(), caller_id, &filter);
+    let lines = lines_on(ctx.shard, ctx.client.as_deref_mut(), &filter);
     Ok(render(&filter, lines))
 }
 
 pub fn spread(s: Spread) -> ReplyFuture {
-    let caller_id = caller_during_dispatch(&s.shard);
     Box::pin(async move {
         let filter = match parse(&s.args) {
             Ok(f) => f,
@@ -142,7 +135,7 @@ pub fn spread(s: Spread) -> ReplyFuture {
         let f = filter.clone();
         let per_core = s
             .shard
-            .on_every_core(move |sh: &Rc<Shard>| lines_on(sh, None, caller_id, &f))
+            .on_every_core(move |sh: &Rc<Shard>| lines_on(sh, None, &f))
             .await;
         render(&filter, per_core.into_iter().flatten().collect())
     })
@@ -150,7 +143,6 @@ pub fn spread(s: Spread) -> ReplyFuture {
 
 pub fn info(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CmdError> {
     let c = ctx.client();
-    set_cmd(c, "client|info");
     let mut line = c.info_line();
     line.push('\n');
     Ok(Reply::Verbatim {

@@ -17,17 +17,11 @@ mod unsupported;
 use super::spec;
 use crate::cmd::flags::*;
 use crate::cmd::CommandSpec;
-use crate::net::client::ClientState;
 
 /// Whether a client name or library attribute is acceptable: printable ASCII without spaces (so CLIENT
 /// LIST lines stay splittable); empty is allowed (it clears the attribute).
 pub fn valid_client_attr(v: &[u8]) -> bool {
     v.iter().all(|&b| (b'!'..=b'~').contains(&b))
-}
-
-/// Records the full subcommand name for CLIENT LIST's `cmd=` field (dispatch records only "list").
-fn set_cmd(c: &mut ClientState, full: &'static str) {
-    c.last_cmd = full;
 }
 
 const CONN: u32 = NOSCRIPT | LOADING | STALE | SENTINEL;
@@ -156,9 +150,9 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
     spec(
         "tracking",
         -3,
-        CONN,
+        CONN | NODE_WIDE,
         unsupported::tracking,
-        None,
+        Some(unsupported::tracking_spread),
         "Controls server-assisted client-side caching for the connection.",
         "6.0.0",
         "connection",

@@ -7,7 +7,10 @@ use resp::Reply;
 
 use super::super::text;
 use crate::cmd::args::{is, parse_i64_opt};
-use crate::cmd::{CmdError, Ctx};
+use std::rc::Rc;
+
+use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
+use crate::shard::Shard;
 
 /// Redis's `addReplySubcommandSyntaxError`, naming the subcommand as typed.
 pub(super) fn wrong_args(sub: &[u8]) -> CmdError {
@@ -39,11 +42,45 @@ pub fn unpause(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CmdError> {
     Ok(Reply::Ok)
 }
 
-pub fn tracking(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
+/// CLIENT TRACKING as Redis parses it: options in order, a REDIRECT's client looked up when it is read
+/// (so its "does not exist" comes before a later option's error), then ON or OFF.
+struct Tracking {
+    redirect: Option<u64>,
+    /// The first error after the REDIRECT, reported only if its client exists.
+    later: Option<CmdError>,
+    on: bool,
+}
+
+fn parse_tracking(args: &[Bytes]) -> Result<Tracking, CmdError> {
+    let mut t = Tracking {
+        redirect: None,
+        later: None,
+        on: false,
+    };
+    let fail = |t: &mut Tracking, e: CmdError| match t.redirect {
+        Some(_) => {
+            t.later.get_or_insert(e);
+            Ok(())
+        }
+        None => Err(e),
+    };
     let mut i = 3;
-    while i < args.len() {
+    while i < args.len() && t.later.is_none() {
         let more = i + 1 < args.len();
-        if (is(&args[i], "redirect") || is(&args[i], "prefix")) && more {
+        if is(&args[i], "redirect") && more {
+            if t.redirect.is_some_and(|r| r != 0) {
+                fail(
+                    &mut t,
+                    CmdError::msg("ERR A client can only redirect to a single other client"),
+                )?;
+            } else {
+                match parse_i64_opt(&args[i + 1]) {
+                    Some(id) => t.redirect = Some(id as u64),
+                    None => fail(&mut t, CmdError::NotInteger)?,
+                }
+            }
+            i += 2;
+        } else if is(&args[i], "prefix") && more {
             i += 2;
         } else if ["bcast", "optin", "optout", "noloop"]
             .iter()
@@ -51,18 +88,68 @@ pub fn tracking(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
         {
             i += 1;
         } else {
-            return Err(CmdError::Syntax);
+            fail(&mut t, CmdError::Syntax)?;
         }
     }
     if is(&args[2], "on") {
-        Err(CmdError::msg(
-            "ERR CLIENT TRACKING is not supported by slotkv (no client-side caching invalidation)",
-        ))
-    } else if is(&args[2], "off") {
-        Ok(Reply::Ok)
-    } else {
-        Err(CmdError::Syntax)
+        t.on = true;
+    } else if !is(&args[2], "off") {
+        fail(&mut t, CmdError::Syntax)?;
     }
+    Ok(t)
+}
+
+/// The reply once the REDIRECT client's existence is known.
+fn tracking_reply(t: Tracking, redirect_exists: bool) -> Result<Reply, CmdError> {
+    if t.redirect.is_some() && !redirect_exists {
+        return Err(CmdError::msg(
+            "ERR The client ID you want redirect to does not exist",
+        ));
+    }
+    if let Some(e) = t.later {
+        return Err(e);
+    }
+    if t.on {
+        return Err(CmdError::msg(
+            "ERR CLIENT TRACKING is not supported by slotkv (no client-side caching invalidation)",
+        ));
+    }
+    Ok(Reply::Ok)
+}
+
+fn connected_here(shard: &Shard, id: u64) -> bool {
+    shard
+        .clients
+        .borrow()
+        .clients
+        .get(&id)
+        .is_some_and(|c| c.try_borrow().map_or(true, |c| !c.killed.get()))
+}
+
+pub fn tracking(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Result<Reply, CmdError> {
+    let t = parse_tracking(args)?;
+    let exists = t.redirect.is_some_and(|id| connected_here(ctx.shard, id));
+    tracking_reply(t, exists)
+}
+
+/// With several cores the REDIRECT client may be any core's.
+pub fn tracking_spread(s: Spread) -> ReplyFuture {
+    Box::pin(async move {
+        let t = match parse_tracking(&s.args) {
+            Ok(t) => t,
+            Err(e) => return e.to_reply(),
+        };
+        let exists = match t.redirect {
+            Some(id) => s
+                .shard
+                .on_every_core(move |sh: &Rc<Shard>| connected_here(sh, id))
+                .await
+                .into_iter()
+                .any(|here| here),
+            None => false,
+        };
+        tracking_reply(t, exists).unwrap_or_else(|e| e.to_reply())
+    })
 }
 
 pub fn trackinginfo(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Result<Reply, CmdError> {

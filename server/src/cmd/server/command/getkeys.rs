@@ -35,7 +35,7 @@ fn keys_of(args: &[Bytes]) -> Result<(Described, Vec<usize>), CmdError> {
         ));
     }
     let positions: Vec<usize> = spec.keys.positions(target).collect();
-    if positions.is_empty() {
+    if positions.is_empty() || !spec.keys.count_is_valid(target) {
         return Err(CmdError::msg("ERR Invalid arguments specified for command"));
     }
     Ok((d, positions))

@@ -70,7 +70,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
     ),
     spec(
         "getkeys",
-        -3,
+        -4,
         DOC,
         getkeys::getkeys,
         None,
@@ -80,7 +80,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
     ),
     spec(
         "getkeysandflags",
-        -3,
+        -4,
         DOC,
         getkeys::getkeysandflags,
         None,
