@@ -7,6 +7,7 @@
 //! Longer than our usual file limit on purpose: it is the one test file of the transaction family, and most
 //! of its length is scripted sessions and exact expected replies.
 
+use std::io::Read;
 use std::thread;
 use std::time::Duration;
 
@@ -953,6 +954,75 @@ fn list_writes_that_change_nothing_still_abort_watch() {
                     "{name}: {cmd:?}"
                 );
             }
+        }
+    }
+}
+
+/// A HELLO queued in MULTI switches the protocol for the replies after it inside EXEC's array, as Redis
+/// writes them (its own reply in the new protocol); compared byte for byte with redis-server.
+#[test]
+fn hello_inside_multi_switches_the_protocol_mid_array() {
+    let s = Server::start();
+    let redis = RedisServer::start();
+    let session = |port: u16, start: &str, switch: &str| {
+        let mut r = Raw::connect(port);
+        r.set_resp3(true); // reads either protocol
+        let mut out = String::new();
+        for cmd in [
+            &["HELLO", start][..],
+            &["FLUSHALL"],
+            &["HSET", "h", "a", "1"],
+            &["ZADD", "z", "1.5", "a"],
+            &["MULTI"],
+            &["GET", "nokey"],
+            &["HELLO", switch],
+            &["HGETALL", "h"],
+            &["ZSCORE", "z", "a"],
+            &["GET", "nokey"],
+        ] {
+            r.cmd(cmd);
+        }
+        // The array mixes the two protocols, which neither decoder reads: take the bytes as they come.
+        r.send(&encode_cmd(&[&b"EXEC"[..]]));
+        r.send(&encode_cmd(&[&b"ZSCORE"[..], b"z", b"a"]));
+        let tail = if switch == "3" {
+            ",1.5\r\n"
+        } else {
+            "$3\r\n1.5\r\n"
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while out.matches(tail).count() < 2 && std::time::Instant::now() < deadline {
+            let mut chunk = [0u8; 4096];
+            r.stream
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            if let Ok(n) = r.stream.read(&mut chunk) {
+                out.push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        }
+        out
+    };
+    for (start, switch) in [("2", "3"), ("3", "2")] {
+        let ours = session(s.port, start, switch);
+        // The element before HELLO in the old protocol, those after it in the new one.
+        let (before, after) = if start == "2" {
+            ("$-1\r\n", ",1.5\r\n_\r\n")
+        } else {
+            ("_\r\n", "$3\r\n1.5\r\n$-1\r\n")
+        };
+        assert!(ours.starts_with(&format!("*5\r\n{before}")), "{ours:?}");
+        assert!(ours.contains(after), "{ours:?}");
+        if let Some(redis) = &redis {
+            // HELLO's map names the server's version and the connection's id, which differ.
+            let strip = |s: &str| {
+                let version = s.find("version").unwrap();
+                let modules = s.find("modules").unwrap();
+                format!("{}{}", &s[..version], &s[modules..])
+            };
+            let theirs = session(redis.port, start, switch);
+            let id = |s: &str| s.contains("\r\nid\r\n");
+            assert!(id(&ours) && id(&theirs));
+            assert_eq!(strip(&ours), strip(&theirs), "HELLO {start} then {switch}");
         }
     }
 }

@@ -97,6 +97,8 @@ pub struct ScanOpts {
 /// else; an empty string is cursor 0.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     let invalid = || CmdError::msg("ERR invalid cursor");
+    // Redis reads the cursor as a C string (strtoul): it ends at the first NUL byte.
+    let arg = &arg[..arg.iter().position(|&b| b == 0).unwrap_or(arg.len())];
     let (neg, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
@@ -290,6 +292,9 @@ mod tests {
         assert_eq!(parse_cursor(b"+12").unwrap(), 12);
         assert_eq!(parse_cursor(b"-1").unwrap(), u64::MAX);
         assert_eq!(parse_cursor(b"18446744073709551615").unwrap(), u64::MAX);
+        assert_eq!(parse_cursor(b"7\0abc").unwrap(), 7);
+        assert_eq!(parse_cursor(b"\0").unwrap(), 0);
+        assert!(parse_cursor(b"+\0").is_err());
         for bad in [
             &b"18446744073709551616"[..],
             b" 1",

@@ -25,7 +25,7 @@
 
 use std::rc::Rc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use resp::Reply;
 
 use super::{by_core, client_of, is, release_on, Queued, Tickets};
@@ -288,14 +288,27 @@ fn run_here(
     // Clients blocked on keys the transaction writes are served after it, not between its commands.
     let _hold = shard.blocking.hold();
     client.tx.in_exec = true;
+    let mut protocols = Vec::new();
     for q in queue {
         // SELECT inside the transaction changes the database of the commands after it.
         let db = client.db;
         let (reply, s) = shard.run_local(q.spec, Some(&mut *client), db, now, &q.args, false, None);
         replies.push(reply);
+        protocols.push(client.protocol);
         seq = seq.max(s);
     }
     client.tx.in_exec = false;
+    // The array goes out in the protocol the connection ends with. A HELLO in the queue switched it: as in
+    // Redis, each reply is in the protocol in force once its command ran, so those are encoded here.
+    if protocols.iter().any(|p| *p != client.protocol) {
+        for (reply, proto) in replies.iter_mut().zip(protocols) {
+            if proto != client.protocol {
+                let mut out = BytesMut::new();
+                reply.encode(proto, &mut out);
+                *reply = Reply::Encoded(out.freeze());
+            }
+        }
+    }
     (replies, seq)
 }
 
