@@ -7,7 +7,10 @@
 #   scripts/cpu-per-request.sh "/tmp/old-server /tmp/new-server" 4 -n 300000 -t set -P 16
 #   FSYNC=always scripts/cpu-per-request.sh "$CARGO_TARGET_DIR/release/slotkv-server" 2 -n 100000 -t set
 #
-# -n is required (the divisor); -c 50 -r 100000 are added.
+# -n is required (the divisor); -c 50 -r 100000 are added. A binary named redis-server is started as the
+# reference (AOF everysec, or always with FSYNC=always):
+#
+#   scripts/cpu-per-request.sh "/usr/bin/redis-server $CARGO_TARGET_DIR/release/slotkv-server" 2 -n 300000 -t zadd
 set -euo pipefail
 BINS=$1
 ROUNDS=$2
@@ -27,8 +30,16 @@ hz=$(getconf CLK_TCK)
 for r in $(seq "$ROUNDS"); do
   for b in $BINS; do
     rm -rf "$work/data"
-    taskset -c "$SERVER_CPU" "$b" --port "$PORT" --dir "$work/data" --cores 1 --loglevel warn \
-      ${FSYNC:+--fsync "$FSYNC"} >"$work/server.log" 2>&1 &
+    if [ "$(basename "$b")" = redis-server ]; then
+      # The reference: AOF with fsync everysec (always when FSYNC=always), no RDB snapshots.
+      mkdir -p "$work/data"
+      taskset -c "$SERVER_CPU" "$b" --port "$PORT" --dir "$work/data" --save "" --appendonly yes \
+        --appendfsync "$([ "${FSYNC:-}" = always ] && echo always || echo everysec)" --loglevel warning \
+        >"$work/server.log" 2>&1 &
+    else
+      taskset -c "$SERVER_CPU" "$b" --port "$PORT" --dir "$work/data" --cores 1 --loglevel warn \
+        ${FSYNC:+--fsync "$FSYNC"} >"$work/server.log" 2>&1 &
+    fi
     pid=$!
     for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null || { echo "$b did not start:" >&2; tail -3 "$work/server.log" >&2; exit 1; }

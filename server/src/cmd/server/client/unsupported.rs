@@ -68,7 +68,7 @@ fn parse_tracking(args: &[Bytes]) -> Result<Tracking, CmdError> {
     while i < args.len() && t.later.is_none() {
         let more = i + 1 < args.len();
         if is(&args[i], "redirect") && more {
-            if t.redirect.is_some_and(|r| r != 0) {
+            if t.redirect.is_some() {
                 fail(
                     &mut t,
                     CmdError::msg("ERR A client can only redirect to a single other client"),
