@@ -643,6 +643,13 @@ fn server_threads(pid: u32) -> Vec<(String, String, i64)> {
 /// to run on any CPU the server may use (not only the first core's), and compactions at nice 19.
 #[test]
 fn rocksdb_background_threads_serve_all_cores_from_any_cpu() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        eprintln!(
+            "SKIPPED: two cores pinned to distinct CPUs need two CPUs, this process may use {cpus}"
+        );
+        return;
+    }
     let cfg = slotkv_tests::config_file("[rocksdb]\nwrite-buffer-mb = 1\n");
     let s = Server::with(ServerOptions {
         cores: 2,
@@ -707,8 +714,9 @@ fn rocksdb_background_threads_serve_all_cores_from_any_cpu() {
     );
 }
 
-/// An HTTP request sent to the port (a browser tricked into cross-protocol scripting) gets no reply:
-/// the connection is closed once the replies before it are out, and the log warns, as in Redis.
+/// An HTTP request sent to the port (a browser tricked into cross-protocol scripting) gets no reply and
+/// the connection is closed at once — replies to requests before it in the same read are dropped too —
+/// and the log warns, as in Redis.
 #[test]
 fn http_requests_close_the_connection_without_a_reply() {
     let s = Server::start();
@@ -722,7 +730,7 @@ fn http_requests_close_the_connection_without_a_reply() {
         c.write_all(request).unwrap();
         let mut got = Vec::new();
         c.read_to_end(&mut got).unwrap();
-        assert_eq!(got, b"+PONG\r\n", "{:?}", String::from_utf8_lossy(request));
+        assert_eq!(got, b"", "{:?}", String::from_utf8_lossy(request));
     }
     assert!(
         s.log().contains("Possible SECURITY ATTACK detected"),

@@ -962,17 +962,23 @@ fn list_writes_that_change_nothing_still_abort_watch() {
 /// writes them (its own reply in the new protocol); compared byte for byte with redis-server.
 #[test]
 fn hello_inside_multi_switches_the_protocol_mid_array() {
-    let s = Server::start();
     let redis = RedisServer::start();
-    let session = |port: u16, start: &str, switch: &str| {
+    let session = |port: u16, start: &str, switch: &str, watch: &[String]| {
         let mut r = Raw::connect(port);
         r.set_resp3(true); // reads either protocol
         let mut out = String::new();
+        let mut watch_cmd = vec!["WATCH"];
+        watch_cmd.extend(watch.iter().map(String::as_str));
         for cmd in [
             &["HELLO", start][..],
             &["FLUSHALL"],
             &["HSET", "h", "a", "1"],
             &["ZADD", "z", "1.5", "a"],
+            if watch.is_empty() {
+                &["PING"]
+            } else {
+                &watch_cmd
+            },
             &["MULTI"],
             &["GET", "nokey"],
             &["HELLO", switch],
@@ -1002,8 +1008,18 @@ fn hello_inside_multi_switches_the_protocol_mid_array() {
         }
         out
     };
-    for (start, switch) in [("2", "3"), ("3", "2")] {
-        let ours = session(s.port, start, switch);
+    // One core: EXEC answers at once. Two cores with keys watched on both: EXEC waits on the other core
+    // (and the queue, its keys on both cores, runs command by command), so its reply is encoded later.
+    let one = Server::start();
+    let two = Server::with_cores(2);
+    let watched = vec![key_on(0, 2, "w"), key_on(1, 2, "w")];
+    for (s, watch, start, switch) in [
+        (&one, &[][..], "2", "3"),
+        (&one, &[][..], "3", "2"),
+        (&two, &watched[..], "2", "3"),
+        (&two, &watched[..], "3", "2"),
+    ] {
+        let ours = session(s.port, start, switch, watch);
         // The element before HELLO in the old protocol, those after it in the new one.
         let (before, after) = if start == "2" {
             ("$-1\r\n", ",1.5\r\n_\r\n")
@@ -1019,7 +1035,7 @@ fn hello_inside_multi_switches_the_protocol_mid_array() {
                 let modules = s.find("modules").unwrap();
                 format!("{}{}", &s[..version], &s[modules..])
             };
-            let theirs = session(redis.port, start, switch);
+            let theirs = session(redis.port, start, switch, watch);
             let id = |s: &str| s.contains("\r\nid\r\n");
             assert!(id(&ours) && id(&theirs));
             assert_eq!(strip(&ours), strip(&theirs), "HELLO {start} then {switch}");

@@ -69,6 +69,9 @@ fn update_in_place(opts: &mut rocksdb::Options) {
 /// flush could persist part of one. RocksDB's own limit, the full `write-buffer-mb`, is the backstop.
 pub const MEMTABLE_SWITCH_QUARTERS: u64 = 3;
 
+/// Threads per RocksDB background pool, whatever `cores x max-background-jobs` asks for.
+pub const MAX_POOL_THREADS: i32 = 256;
+
 /// Background threads of a node, by RocksDB thread pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackgroundPools {
@@ -149,7 +152,8 @@ pub struct RocksConfig {
     /// Memtables per core before writes stall.
     pub max_write_buffer_number: i32,
     /// Background flush + compaction threads per core instance (RocksDB's split: a quarter, at least one,
-    /// flush; the rest compact). The node starts `cores` times as many, shared by all its instances.
+    /// flush; the rest compact). The node starts `cores` times as many (at most [`MAX_POOL_THREADS`] per
+    /// pool), shared by all its instances.
     pub max_background_jobs: i32,
     /// Run compactions at the lowest CPU priority (nice 19), so on a busy CPU they take only the time the
     /// cores' threads leave; flushes keep normal priority, since writes stall when they fall behind.
@@ -251,13 +255,16 @@ impl RocksConfig {
 
     /// Flush and compaction threads of the whole node: RocksDB's per-instance split of
     /// `max-background-jobs` (`DBImpl::GetBGJobLimits`), times the cores.
+    /// Each pool holds at most [`MAX_POOL_THREADS`] (RocksDB starts them all at once, and cannot report a
+    /// thread it failed to create), but never fewer than one instance's share.
     pub fn background_pools(&self, cores: usize) -> BackgroundPools {
         let cores = cores.max(1) as i32;
         let flush = (self.max_background_jobs / 4).max(1);
         let compaction = (self.max_background_jobs - flush).max(1);
+        let total = |per: i32| (per * cores).min(MAX_POOL_THREADS.max(per));
         BackgroundPools {
-            flush: flush * cores,
-            compaction: compaction * cores,
+            flush: total(flush),
+            compaction: total(compaction),
         }
     }
 
@@ -464,6 +471,8 @@ mod tests {
         assert_eq!(pools(2, 4), (4, 4));
         assert_eq!(pools(8, 2), (4, 12));
         assert_eq!(pools(64, 1), (16, 48));
+        assert_eq!(pools(64, 64), (256, 256));
+        assert_eq!(pools(2, 1000), (256, 256));
     }
 
     #[test]

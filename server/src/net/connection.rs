@@ -268,11 +268,16 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                     };
                     let now_proto = client.borrow().protocol;
                     pump(mailbox.as_deref(), now_proto, &mut queue, &mut wbuf);
-                    encode(&reply, proto, &mut wbuf);
+                    // In the protocol the connection has now: an EXEC that waited may have run a HELLO.
+                    encode(&reply, proto.map(|_| now_proto), &mut wbuf);
                     // Time passed while waiting: later requests read the clock afresh.
                     batch_started = Instant::now();
                     batch_now_ms = crate::shard::now_ms();
                 }
+            }
+            if client.borrow().killed.get() {
+                // Closed by the server (a cross-protocol request): nothing more is written.
+                break 'conn Close::Peer;
             }
             if client.borrow().close_after_reply {
                 let _ = drain(&shard, &client, &mut stream, &mut queue, &mut wbuf).await;

@@ -495,8 +495,9 @@ fn is_http_request(name: &[u8]) -> bool {
     name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
 }
 
-/// Redis's answer to such a request: no reply, the connection closed once the replies before it are out,
-/// and a warning in the log at most once a minute.
+/// Redis's answer to such a request: the connection closed at once (replies still queued for requests
+/// before it are dropped: Redis skips writes to a client it is closing), and a warning in the log at
+/// most once a minute.
 fn cross_protocol_attack(client: &mut ClientState) -> Dispatch {
     static LAST_WARNING_MS: AtomicU64 = AtomicU64::new(0);
     let now = now_ms();
@@ -510,6 +511,6 @@ fn cross_protocol_attack(client: &mut ClientState) -> Dispatch {
         );
     }
     client.reply_skip_next = true;
-    client.close_after_reply = true;
+    client.killed.set(true);
     Dispatch::Done(Reply::Ok)
 }

@@ -26,7 +26,7 @@
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
-use resp::Reply;
+use resp::{Protocol, Reply};
 
 use super::{by_core, client_of, is, release_on, Queued, Tickets};
 use crate::cmd::{flags, CmdError, Ctx};
@@ -210,7 +210,10 @@ impl Run {
         // Blocked clients are served after the whole transaction, whichever cores its keys are on.
         let hold = NodeHold::new(shard).await;
         let mut replies = Vec::with_capacity(queue.len());
+        let mut protocols = Vec::with_capacity(queue.len());
         let mut seq = 0;
+        // CLIENT LIST names EXEC, not the queued commands dispatched here.
+        let exec = client.borrow().last_cmd;
         for q in queue {
             let dispatched = {
                 let mut c = client.borrow_mut();
@@ -225,8 +228,14 @@ impl Run {
                 }
                 Dispatch::Forward(fut) | Dispatch::Barrier(fut) => fut.await,
             });
+            protocols.push(client.borrow().protocol);
         }
-        client.borrow_mut().tx.in_exec = false;
+        {
+            let mut c = client.borrow_mut();
+            c.tx.in_exec = false;
+            c.last_cmd = exec;
+            encode_switched(&mut replies, protocols, c.protocol);
+        }
         hold.release().await;
         if seq != 0 {
             shard.durability.wait(seq).await;
@@ -298,18 +307,24 @@ fn run_here(
         seq = seq.max(s);
     }
     client.tx.in_exec = false;
-    // The array goes out in the protocol the connection ends with. A HELLO in the queue switched it: as in
-    // Redis, each reply is in the protocol in force once its command ran, so those are encoded here.
-    if protocols.iter().any(|p| *p != client.protocol) {
-        for (reply, proto) in replies.iter_mut().zip(protocols) {
-            if proto != client.protocol {
-                let mut out = BytesMut::new();
-                reply.encode(proto, &mut out);
-                *reply = Reply::Encoded(out.freeze());
-            }
+    encode_switched(&mut replies, protocols, client.protocol);
+    (replies, seq)
+}
+
+/// EXEC's array goes out in the protocol the connection ends with (`last`). When a HELLO in the queue
+/// switched it, each reply is in the protocol in force once its command ran, as in Redis: those made under
+/// another protocol than `last` are encoded here, with the one recorded for them.
+fn encode_switched(replies: &mut [Reply], protocols: Vec<Protocol>, last: Protocol) {
+    if protocols.iter().all(|p| *p == last) {
+        return;
+    }
+    for (reply, proto) in replies.iter_mut().zip(protocols) {
+        if proto != last {
+            let mut out = BytesMut::new();
+            reply.encode(proto, &mut out);
+            *reply = Reply::Encoded(out.freeze());
         }
     }
-    (replies, seq)
 }
 
 /// Runs the queue on the core that owns its keys, for a connection held by another core; SELECT is tracked

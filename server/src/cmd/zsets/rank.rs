@@ -15,11 +15,13 @@ use crate::cmd::{CmdError, Ctx};
 
 fn rank(ctx: &mut Ctx<'_>, args: &[Bytes], reverse: bool) -> Result<Reply, CmdError> {
     let name = if reverse { "zrevrank" } else { "zrank" };
-    // Redis 7.2 answers any extra argument but one WITHSCORE with the arity error.
+    if args.len() > 4 {
+        return Err(CmdError::WrongArity(name.to_string()));
+    }
     let withscore = match args.get(3) {
         None => false,
-        Some(a) if is(a, "withscore") && args.len() == 4 => true,
-        Some(_) => return Err(CmdError::WrongArity(name.to_string())),
+        Some(a) if is(a, "withscore") => true,
+        Some(_) => return Err(CmdError::Syntax),
     };
     let nothing = if withscore {
         Reply::NullArray
