@@ -1012,7 +1012,7 @@ fn hello_inside_multi_switches_the_protocol_mid_array() {
     // (and the queue, its keys on both cores, runs command by command), so its reply is encoded later.
     let one = Server::start();
     let two = Server::with_cores(2);
-    let watched = vec![key_on(0, 2, "w"), key_on(1, 2, "w")];
+    let watched = [key_on(0, 2, "w"), key_on(1, 2, "w")];
     for (s, watch, start, switch) in [
         (&one, &[][..], "2", "3"),
         (&one, &[][..], "3", "2"),
