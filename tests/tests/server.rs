@@ -1238,6 +1238,19 @@ fn slowlog_merges_cores() {
     assert_eq!(r.cmd_str(&["BLPOP", &k0, &k1, "0.2"]), "*-1\r\n");
     assert_eq!(r.cmd_str(&["BLPOP", &k0, "0.2"]), "*-1\r\n");
     assert_eq!(r.cmd_str(&["SLOWLOG", "LEN"]), ":0\r\n");
+    // One served at once is logged like any command, across cores too.
+    assert_eq!(
+        r.cmd_str(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.cmd_str(&["RPUSH", &k1, "x"]), ":1\r\n");
+    assert_eq!(
+        r.cmd_str(&["BLPOP", &k0, &k1, "1"]),
+        format!("*2\r\n${}\r\n{k1}\r\n$1\r\nx\r\n", k1.len())
+    );
+    assert_eq!(r.cmd_str(&["BLPOP", &k0, &k1, "0.1"]), "*-1\r\n");
+    let log = r.cmd_str(&["SLOWLOG", "GET", "100"]);
+    assert_eq!(log.matches("$5\r\nBLPOP\r\n").count(), 1, "{log}");
 }
 
 /// CLIENT LIST's `cmd=` names the last command looked up as Redis does: `container|sub` for a

@@ -290,6 +290,7 @@ where
     Fut: Future<Output = Option<Reply>> + 'static,
 {
     let client = shard.blocking.context.take();
+    let waited = shard.blocking.waited.borrow_mut().take();
     Box::pin(async move {
         if let Some(reply) = attempt(false).await {
             return reply;
@@ -297,6 +298,9 @@ where
         let Some(client) = client else {
             return denied_reply;
         };
+        if let Some(w) = waited {
+            w.set(true);
+        }
         let watch = Watch::register(&shard, db, &keys, client).await;
         loop {
             watch.state.notified.set(false);

@@ -326,20 +326,24 @@ impl Shard {
         match spec.spread {
             Some(f) => {
                 let shard = self.clone();
-                // A blocking command's time here is mostly its wait, which Redis never logs.
-                let logged = (!spec.has(flags::SKIP_SLOWLOG) && !spec.has(flags::BLOCKING))
-                    .then(|| args.clone());
+                let logged = (!spec.has(flags::SKIP_SLOWLOG)).then(|| args.clone());
+                // A blocking command that had to wait is not slow-logged: Redis never logs the wait.
+                let waited = spec
+                    .has(flags::BLOCKING)
+                    .then(|| self.blocking.track_wait());
                 let fut = f(Spread {
                     shard: self.clone(),
                     db,
                     now_ms,
                     args,
                 });
+                self.blocking.end_track_wait();
                 Dispatch::Barrier(Box::pin(async move {
                     let started = Instant::now();
                     let reply = fut.await;
                     let elapsed = started.elapsed();
                     shard.stats.record_call(elapsed);
+                    let logged = logged.filter(|_| !waited.is_some_and(|w| w.get()));
                     if let Some(args) = logged {
                         shard
                             .stats

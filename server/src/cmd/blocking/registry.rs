@@ -108,6 +108,9 @@ pub struct Blocking {
     pub(super) context: Cell<Option<ClientRef>>,
     /// The wait a command's `local` parked, for `dispatch_blocking` to return.
     pub(super) parked: RefCell<Option<ReplyFuture>>,
+    /// Set by [`Blocking::track_wait`] while a spread blocking command is built: the spread wait takes it
+    /// and marks it once it waits, so SLOWLOG can leave the wait out.
+    pub(super) waited: RefCell<Option<Rc<Cell<bool>>>>,
     pub(super) next_id: Cell<u64>,
 }
 
@@ -130,6 +133,19 @@ impl Drop for Deny<'_> {
 }
 
 impl Blocking {
+    /// A flag the next spread wait built on this core sets if it has to wait (see `spread_with`). Call
+    /// [`Blocking::end_track_wait`] once the spread future is built, whether or not it took the flag.
+    pub fn track_wait(&self) -> Rc<Cell<bool>> {
+        let flag = Rc::new(Cell::new(false));
+        *self.waited.borrow_mut() = Some(flag.clone());
+        flag
+    }
+
+    /// Drops a flag no spread wait took (the command failed before it could wait).
+    pub fn end_track_wait(&self) {
+        self.waited.borrow_mut().take();
+    }
+
     /// Whether anything waits on keys of this core (the key-events hook runs only then).
     #[inline]
     pub fn has_waiters(&self) -> bool {
