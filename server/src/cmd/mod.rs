@@ -162,13 +162,17 @@ impl KeySpec {
     /// Whether the key count (for a spec with one) names at least one key and no more than follow it:
     /// what Redis's key extraction requires before it reports any key of the command (COMMAND GETKEYS).
     pub fn count_is_valid(&self, args: &[Bytes]) -> bool {
+        self.numkeys == 0 || self.count(args).is_some_and(|n| n >= 1)
+    }
+
+    /// The key count at `numkeys` when it is a number and that many keys follow it.
+    #[inline]
+    fn count(&self, args: &[Bytes]) -> Option<usize> {
         let at = self.numkeys as usize;
-        self.numkeys == 0
-            || args
-                .get(at)
-                .and_then(|a| std::str::from_utf8(a).ok())
-                .and_then(|a| a.parse::<usize>().ok())
-                .is_some_and(|n| n >= 1 && at + n < args.len())
+        args.get(at)
+            .and_then(|a| std::str::from_utf8(a).ok())
+            .and_then(|a| a.parse::<usize>().ok())
+            .filter(|n| at + n < args.len())
     }
 
     /// Indexes of the key arguments in `args` (args[0] is the command name).
@@ -186,12 +190,7 @@ impl KeySpec {
             0 => 0..0,
             at => {
                 let at = at as usize;
-                let n = args
-                    .get(at)
-                    .and_then(|a| std::str::from_utf8(a).ok())
-                    .and_then(|a| a.parse::<usize>().ok())
-                    .filter(|n| at + n < argc)
-                    .unwrap_or(0);
+                let n = self.count(args).unwrap_or(0);
                 at + 1..at + 1 + n
             }
         };

@@ -501,7 +501,7 @@ fn is_http_request(name: &[u8]) -> bool {
 
 /// Redis's answer to such a request: the connection closed at once (replies still queued for requests
 /// before it are dropped: Redis skips writes to a client it is closing), and a warning in the log at
-/// most once a minute.
+/// most once a minute. The connection stops at the `killed` flag, so the reply returned is never sent.
 fn cross_protocol_attack(client: &mut ClientState) -> Dispatch {
     static LAST_WARNING_MS: AtomicU64 = AtomicU64::new(0);
     let now = now_ms();
@@ -514,7 +514,6 @@ fn cross_protocol_attack(client: &mut ClientState) -> Dispatch {
              compromise your Redis instance. Connection aborted."
         );
     }
-    client.reply_skip_next = true;
     client.killed.set(true);
     Dispatch::Done(Reply::Ok)
 }
