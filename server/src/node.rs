@@ -336,6 +336,7 @@ async fn run_purger(shard: Rc<Shard>, checks: glommio::channels::local_channel::
             let _ = checks.recv().await;
         })
         .await;
+        recheck_store(&shard);
         if shard.log.unpurged_bytes() >= threshold && Instant::now() >= next_purge {
             match flush_and_purge(&shard, PURGE_FLUSH_WAIT).await {
                 Ok(()) => backoff = Duration::ZERO,
@@ -358,6 +359,20 @@ async fn run_purger(shard: Rc<Shard>, checks: glommio::channels::local_channel::
                 switch_failure_logged = Some(Instant::now());
             }
         }
+    }
+}
+
+/// While the core remembers RocksDB refusing a write, asks RocksDB whether it takes writes again and
+/// forgets the refusal once it does. A refusal is otherwise forgotten only by the core's next successful
+/// write, and a core that gets no write would report `aof_last_write_status:err` long after RocksDB
+/// recovered by itself (it does after a full disk has room again).
+fn recheck_store(shard: &Shard) {
+    if shard.durability.last_store_error.borrow().is_none() {
+        return;
+    }
+    if shard.store.takes_writes().is_ok() {
+        shard.durability.last_store_error.replace(None);
+        log::warn!("core {}: RocksDB takes writes again", shard.core);
     }
 }
 

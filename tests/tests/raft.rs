@@ -624,6 +624,114 @@ fn a_write_refused_by_rocksdb_does_not_come_back_after_a_restart() {
     assert_all_present(&s, &acked, "after a second restart");
 }
 
+/// A tmpfs mounted on a folder, unmounted on drop (also when the test fails).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// `None` when this host does not let the test mount one (not root, or no mount namespace rights).
+    fn mount(at: &Path, size_mb: u64) -> Option<Tmpfs> {
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size_mb}m"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// RocksDB stops taking writes when a flush finds its disk full, and resumes by itself once there is
+/// room again. A core that gets no write after that must not go on reporting the refusal: its purger
+/// asks RocksDB (an empty write) every 100 ms while it remembers one, and INFO turns back to `ok` with no
+/// client write. Core 0's RocksDB folder is a small tmpfs, filled until a write is refused, then freed by
+/// deleting a ballast file.
+#[test]
+fn write_status_recovers_when_rocksdb_does_without_a_write() {
+    let cfg = config_file("[rocksdb]\nwrite-buffer-mb = 2\n");
+    let mut s = Server::with(ServerOptions {
+        cores: 2,
+        extra: vec!["--config".into(), cfg.to_str().unwrap().into()],
+        ..Default::default()
+    });
+    assert_eq!(s.stop(), Some(0));
+    let core_dir = s.dir().join("core-0");
+    let saved = s.dir().join("core-0.saved");
+    std::fs::rename(&core_dir, &saved).unwrap();
+    std::fs::create_dir(&core_dir).unwrap();
+    let Some(_tmpfs) = Tmpfs::mount(&core_dir, 128) else {
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs here (the test command runs as root, where it can)"
+        );
+        return;
+    };
+    for f in std::fs::read_dir(&saved).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), core_dir.join(f.file_name())).unwrap();
+    }
+    // RocksDB resumes only with room for about a write buffer's worth of work (64 MiB here): the
+    // ballast must free more than that.
+    let ballast = core_dir.join("ballast");
+    std::fs::write(&ballast, vec![0u8; 96 << 20]).unwrap();
+    s.restart();
+    let mut r = s.raw();
+    let key = slotkv_tests::key_on(0, 2, "full:");
+    // Incompressible values, so that flushed files take what they hold.
+    let mut x = 0x9e3779b97f4a7c15u64;
+    let mut refused = None;
+    for i in 0..200_000 {
+        let value: String = (0..1000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'!' + (x % 90) as u8)
+            })
+            .collect();
+        let reply = r.cmd_str(&["SET", &format!("{{{key}}}:{i}"), &value]);
+        if reply != "+OK\r\n" {
+            refused = Some(reply);
+            break;
+        }
+    }
+    let refused = refused.expect("RocksDB never refused a write on a full disk");
+    assert!(
+        refused.starts_with("-ERR storage error: ") && refused.contains("No space left"),
+        "{refused:?}"
+    );
+    // The purger's probe fails while RocksDB is stopped.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        info_field(&mut r, "persistence", "aof_last_write_status"),
+        "err"
+    );
+    std::fs::remove_file(&ballast).unwrap();
+    // RocksDB looks at the free space every 5 seconds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while info_field(&mut r, "persistence", "aof_last_write_status") != "ok" {
+        assert!(
+            Instant::now() < deadline,
+            "still err 30 s after the disk had room: {}",
+            info_field(&mut r, "persistence", "storage_write_error")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(info_field(&mut r, "persistence", "storage_write_error"), "");
+    assert!(s.log().contains("core 0: RocksDB takes writes again"));
+    assert_eq!(
+        r.cmd_str(&["SET", &format!("{{{key}}}:after"), "x"]),
+        "+OK\r\n"
+    );
+    assert_eq!(s.stop(), Some(0));
+}
+
 /// slotkv switches memtables itself, between write steps, before RocksDB would (a switch RocksDB makes
 /// when a memtable is full happens inside a write, possibly between two entries of one EXEC, and a flush
 /// could then persist part of it ahead of the log). Under a pipelined load and multi-slot transactions,

@@ -336,6 +336,14 @@ impl Store {
         Ok(())
     }
 
+    /// Whether RocksDB takes writes: an empty batch goes through the same checks as any write, so it fails
+    /// while a background error stops writes and succeeds once RocksDB has recovered (it retries by
+    /// itself after a full disk). Writes nothing.
+    pub fn takes_writes(&self) -> Result<(), StorageError> {
+        self.db.write_opt(WriteBatch::default(), &self.write_opts)?;
+        Ok(())
+    }
+
     fn write_unswitched(&self, batch: WriteBatch) -> Result<(), StorageError> {
         self.unchecked_bytes
             .set(self.unchecked_bytes.get() + batch.size_in_bytes() as u64);
