@@ -449,6 +449,56 @@ fn client_reply_off_skip_on() {
     assert_eq!(r.cmd_str(&["PING"]), "+PONG\r\n");
 }
 
+/// A SKIP in force covers the reply of a RESET that follows it (RESET turns replies back on for the
+/// commands after it), as in redis-server.
+#[test]
+fn client_reply_skip_covers_a_following_reset() {
+    let s = Server::start();
+    let redis = RedisServer::start();
+    let mut conns = vec![s.raw()];
+    conns.extend(redis.as_ref().map(RedisServer::raw));
+    for r in &mut conns {
+        r.send_cmd(&[b"CLIENT", b"REPLY", b"SKIP"]);
+        r.send_cmd(&[b"RESET"]);
+        assert_eq!(r.cmd_str(&["PING"]), "+PONG\r\n");
+        // OFF, then RESET: RESET turns replies on before it answers.
+        r.send_cmd(&[b"CLIENT", b"REPLY", b"OFF"]);
+        assert_eq!(r.cmd_str(&["RESET"]), "+RESET\r\n");
+        // SKIP, then SKIP again: the second is the skipped command, and arms the skip once more.
+        r.send_cmd(&[b"CLIENT", b"REPLY", b"SKIP"]);
+        r.send_cmd(&[b"CLIENT", b"REPLY", b"SKIP"]);
+        r.send_cmd(&[b"ECHO", b"dropped"]);
+        assert_eq!(r.cmd_str(&["ECHO", "on"]), "$2\r\non\r\n");
+    }
+}
+
+/// A CLIENT REPLY queued in MULTI changes the mode for the commands after EXEC. EXEC's own reply is the
+/// whole array, whichever core runs the queue (it was dropped when the connection's own core ran it, and
+/// not when another did). redis-server answers EXEC with an array header whose elements after the OFF
+/// or SKIP are missing, which no client can parse; docs/commands.md says so.
+#[test]
+fn client_reply_in_multi_takes_effect_after_exec_on_any_core() {
+    let s = Server::with_cores(2);
+    for core in [0, 1] {
+        let key = key_on(core, "reply-mode:");
+        for _ in 0..4 {
+            let mut r = s.raw();
+            assert_eq!(r.cmd_str(&["MULTI"]), "+OK\r\n");
+            assert_eq!(r.cmd_str(&["CLIENT", "REPLY", "OFF"]), "+QUEUED\r\n");
+            assert_eq!(r.cmd_str(&["GET", &key]), "+QUEUED\r\n");
+            assert_eq!(r.cmd_str(&["EXEC"]), "*2\r\n+OK\r\n$-1\r\n");
+            r.send_cmd(&[b"PING"]);
+            assert_eq!(r.cmd_str(&["CLIENT", "REPLY", "ON"]), "+OK\r\n");
+            assert_eq!(r.cmd_str(&["MULTI"]), "+OK\r\n");
+            assert_eq!(r.cmd_str(&["CLIENT", "REPLY", "SKIP"]), "+QUEUED\r\n");
+            assert_eq!(r.cmd_str(&["GET", &key]), "+QUEUED\r\n");
+            assert_eq!(r.cmd_str(&["EXEC"]), "*2\r\n+OK\r\n$-1\r\n");
+            r.send_cmd(&[b"ECHO", b"dropped"]);
+            assert_eq!(r.cmd_str(&["ECHO", "kept"]), "$4\r\nkept\r\n");
+        }
+    }
+}
+
 #[test]
 fn client_list_and_kill_across_cores() {
     let s = Server::with_cores(2);

@@ -51,6 +51,10 @@ pub struct ClientState {
     pub reply_skip_next: bool,
     /// CLIENT REPLY SKIP: the *next* command's reply is skipped (dispatch moves this into `reply_skip_next`).
     pub reply_skip_following: bool,
+    /// Whether the reply of the command being dispatched is dropped, when the command decided it itself
+    /// rather than leaving it to the mode it leaves behind: EXEC, whose queue may change the mode, is
+    /// answered (or not) by the mode it started with.
+    pub reply_skip_decided: Option<bool>,
     pub no_evict: bool,
     pub no_touch: bool,
     /// Bytes of replies queued and not yet written (for CLIENT LIST omem and the output limit).
@@ -90,6 +94,7 @@ impl ClientState {
             reply_off: false,
             reply_skip_next: false,
             reply_skip_following: false,
+            reply_skip_decided: None,
             no_evict: false,
             no_touch: false,
             output_pending: 0,
@@ -119,8 +124,8 @@ impl ClientState {
         self.protocol = Protocol::Resp2;
         self.name = None;
         self.authenticated = authenticated;
+        // Not `reply_skip_next`: a SKIP in force covers RESET's own reply, as in Redis.
         self.reply_off = false;
-        self.reply_skip_next = false;
         self.reply_skip_following = false;
         self.no_evict = false;
         self.no_touch = false;

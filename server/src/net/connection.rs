@@ -220,7 +220,10 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                 }
                 // (Un)subscribe confirmations are frames of their own, sent even with replies off.
                 let frames = matches!(d, Dispatch::Done(Reply::Frames(_)));
-                let skip = c.reply_off || std::mem::take(&mut c.reply_skip_next);
+                let skip = match c.reply_skip_decided.take() {
+                    Some(skip) => skip,
+                    None => c.reply_off || std::mem::take(&mut c.reply_skip_next),
+                };
                 let suppress = skip && !frames;
                 (d, (!suppress).then_some(c.protocol), suppress, frames)
             };

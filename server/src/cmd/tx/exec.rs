@@ -106,7 +106,13 @@ pub fn dispatch(shard: &Rc<Shard>, client: &mut ClientState, now: u64) -> Dispat
         if shard.release_watches(local, Some(now)) {
             return Dispatch::Done(Reply::NullArray);
         }
+        // A CLIENT REPLY in the queue changes the mode for the commands after EXEC; EXEC itself is
+        // answered by the mode it started with, and its array stays whole (as when it waits on
+        // another core).
+        let skip = client.reply_off || client.reply_skip_next;
         let (replies, seq) = run_here(shard, client, now, queue);
+        client.reply_skip_next = false;
+        client.reply_skip_decided = Some(skip);
         return match seq {
             0 => Dispatch::Done(Reply::Array(replies)),
             seq => Dispatch::Durable(Reply::Array(replies), seq),
