@@ -370,7 +370,7 @@ fn recheck_store(shard: &Shard) {
     if shard.durability.last_store_error.borrow().is_none() {
         return;
     }
-    if shard.store.takes_writes().is_ok() {
+    if shard.store.takes_writes() {
         shard.durability.last_store_error.replace(None);
         log::warn!("core {}: RocksDB takes writes again", shard.core);
     }

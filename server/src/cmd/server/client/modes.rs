@@ -3,8 +3,8 @@
 //! REPLY OFF and SKIP produce no reply themselves: the connection drops the reply of a command dispatched
 //! with `reply_off` or `reply_skip_next` set, and SKIP arms `reply_skip_following` so the next command's
 //! reply is dropped too. Queued in MULTI, they change the mode for the commands after EXEC, whose own
-//! reply follows the mode it started with (`cmd::tx::exec`). NO-EVICT and NO-TOUCH only show in CLIENT LIST flags: slotkv neither evicts
-//! clients nor keeps LRU/LFU data.
+//! reply follows the mode it started with (`cmd::tx::exec`). NO-EVICT and NO-TOUCH only show in CLIENT
+//! LIST flags: slotkv neither evicts clients nor keeps LRU/LFU data.
 
 use bytes::Bytes;
 use resp::Reply;
