@@ -590,6 +590,21 @@ fn a_client_that_leaves_while_blocked_gets_nothing() {
     assert_eq!(p.cmd_str(&["RPUSH", "k", "b"]), ":1\r\n");
     assert_eq!(p.cmd_str(&["LRANGE", "k", "0", "-1"]), arr(&["b"]));
     assert_eq!(p.cmd_str(&["EXISTS", "d"]), ":0\r\n");
+    // One that sent another request behind its wait before leaving (unread by the server, which reads
+    // no further while the connection waits): it left all the same, on each core of a 2-core node.
+    let s = Server::with_cores(2);
+    let mut p = s.raw();
+    for core in [0, 1] {
+        let key = slotkv_tests::key_on(core, 2, "left:");
+        let mut gone = s.raw();
+        block(&s, &mut gone, &["BLPOP", &key, "0"]);
+        send(&mut gone, &["PING"]);
+        std::thread::sleep(Duration::from_millis(20));
+        drop(gone);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(p.cmd_str(&["RPUSH", &key, "v", "w"]), ":2\r\n");
+        assert_eq!(p.cmd_str(&["LRANGE", &key, "0", "-1"]), arr(&["v", "w"]));
+    }
 }
 
 #[test]

@@ -32,29 +32,25 @@ impl ClientRef {
         ClientRef { id: c.id, fd: c.fd }
     }
 
-    /// Whether the peer is still there: a peek at the socket that reads EOF (or an error) means it hung up.
-    /// The descriptor stays open while the client waits: its connection task owns it and is itself waiting
-    /// for this waiter's reply.
+    /// Whether the peer is still there. It hung up once it shut down its side (`POLLRDHUP`), also when
+    /// requests it sent before are still unread — Redis frees such a client when its read finds the end
+    /// of the stream, and an element popped for it would be lost. The descriptor stays open while the
+    /// client waits: its connection task owns it and is itself waiting for this waiter's reply.
     pub fn alive(&self) -> bool {
-        let mut byte = 0u8;
-        // SAFETY: recv(2) into one byte of our own stack; MSG_PEEK leaves the data for the connection, and
-        // MSG_DONTWAIT never blocks the core.
-        let n = unsafe {
-            libc::recv(
-                self.fd,
-                (&mut byte as *mut u8).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
+        let mut p = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLRDHUP,
+            revents: 0,
         };
-        match n {
-            0 => false,
-            n if n > 0 => true,
-            _ => matches!(
+        // SAFETY: one pollfd of our own stack; a zero timeout never blocks the core.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        if n < 0 {
+            return matches!(
                 std::io::Error::last_os_error().raw_os_error(),
                 Some(libc::EAGAIN | libc::EINTR)
-            ),
+            );
         }
+        p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) == 0
     }
 }
 
