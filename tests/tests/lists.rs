@@ -607,6 +607,40 @@ fn a_client_that_leaves_while_blocked_gets_nothing() {
     }
 }
 
+/// A connection closed by the server while its BLPOP waits on another core (here: the reply before it
+/// passes the output buffer limit) must take that wait with it. The wait checks the client's socket by
+/// descriptor number, and the next connection accepted usually gets the same number: a wait left behind
+/// would then look alive and take the next element for nobody. Whether the forwarded wait is registered
+/// before the close is a race, hence the rounds (the build before the fix lost an element in every run).
+#[test]
+fn a_connection_closed_by_the_server_leaves_no_wait_behind() {
+    let cfg = slotkv_tests::config_file(
+        "client-output-buffer-limit = 1048576\nclient-output-buffer-soft-limit = 0\n",
+    );
+    let s = Server::with(ServerOptions {
+        cores: 2,
+        extra: vec!["--config".into(), cfg.to_str().unwrap().into()],
+        ..Default::default()
+    });
+    let mut p = s.raw();
+    let big = "x".repeat(2 << 20);
+    assert_eq!(p.cmd_str(&["SET", "big", &big]), "+OK\r\n");
+    for round in 0..40 {
+        let key = slotkv_tests::key_on(round % 2, 2, &format!("abandoned{round}:"));
+        let mut gone = s.raw();
+        gone.send_cmd(&[b"GET", b"big"]);
+        gone.send_cmd(&[b"BLPOP", key.as_bytes(), b"0"]);
+        // The server closes it (its 2 MiB reply passes the 1 MiB limit).
+        assert!(gone.closed_by_server(), "the connection stayed open");
+        // New connections take the freed descriptor numbers.
+        let others: Vec<Raw> = (0..8).map(|_| s.raw()).collect();
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(p.cmd_str(&["RPUSH", &key, "v"]), ":1\r\n");
+        assert_eq!(p.cmd_str(&["LRANGE", &key, "0", "-1"]), arr(&["v"]));
+        drop(others);
+    }
+}
+
 #[test]
 fn wrongtype_while_blocked() {
     const WRONGTYPE: &str =

@@ -262,11 +262,13 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                         .await
                         .is_err()
                     {
+                        abandon(&mut fut, &stream).await;
                         break 'conn Close::Error;
                     }
                     // A blocked BLPOP may wait for seconds: the replies before it go out first.
                     let Ok(reply) = settle(&mut fut, &shard, &client, &mut stream, &mut wbuf).await
                     else {
+                        abandon(&mut fut, &stream).await;
                         break 'conn Close::Error;
                     };
                     let now_proto = client.borrow().protocol;
@@ -372,6 +374,24 @@ async fn drain(
         }
     }
     Ok(())
+}
+
+/// How long a connection that failed waits for its pending barrier before dropping it: more than the
+/// longest interval between a blocked waiter's checks of its client's socket (one second).
+const ABANDON_WAIT: Duration = Duration::from_secs(3);
+
+/// Ends a connection whose barrier is still pending after a write to its client failed. A blocking wait
+/// forwarded to another core is not cancelled by dropping its future, and it checks its client's socket
+/// by descriptor number: closed at once, the number could go to the next connection accepted, and the
+/// waiter would then take an element for a client that is gone. So the socket is shut down first (the
+/// waiter sees the hang-up at its next check) and the barrier gets [`ABANDON_WAIT`] to end.
+async fn abandon<F: Future + Unpin>(fut: &mut F, stream: &TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Both).await;
+    let _ = glommio::timer::timeout(ABANDON_WAIT, async {
+        fut.await;
+        Ok(())
+    })
+    .await;
 }
 
 /// Awaits `fut`; if it is not ready at once, the replies already in `wbuf` are written out first, so a

@@ -35,7 +35,7 @@ use crate::net::client::{ClientRegistry, ClientState};
 use crate::replication::{corelog, CoreLog};
 use crate::slot::SlotId;
 use crate::statemachine::{self, durability::Durability, LogEntry, SlotWriter};
-use crate::storage::Store;
+use crate::storage::{StorageError, Store};
 
 pub use mesh::{Mesh, MeshMsg as MeshMsgAlias};
 pub use settings::Settings;
@@ -182,8 +182,11 @@ impl Shard {
         w.set_applied(&corelog::applied_value(&corelog::solo_log_id(index)));
         if let Err(e) = w.commit() {
             // RocksDB refused the write (a background error: failed flush, full disk). The entry must not
-            // come back at restart, when the log is replayed: the client is told it failed.
-            *self.durability.last_store_error.borrow_mut() = Some(e.to_string());
+            // come back at restart, when the log is replayed: the client is told it failed. INFO reports
+            // RocksDB's refusals (the purger probes until they end), not an entry's own error.
+            if matches!(e, StorageError::Rocks(_)) {
+                *self.durability.last_store_error.borrow_mut() = Some(e.to_string());
+            }
             return Err(match self.log.withdraw(entry.slot, index) {
                 Ok(wait) => Refused {
                     error: e.into(),

@@ -339,14 +339,17 @@ impl Store {
     /// Whether RocksDB takes writes: an empty batch goes through the same checks as any write, so it fails
     /// while a background error stops writes and succeeds once RocksDB has recovered (it retries by
     /// itself after a full disk). Writes nothing, and never waits: a write stall (too many level-0 files)
-    /// answers at once, and counts as taking writes, only slowly.
+    /// answers at once, and counts as taking writes, only slowly. (RocksDB also answers "incomplete" when
+    /// it gives up delaying a write because of a background error: that is a refusal.)
     pub fn takes_writes(&self) -> bool {
         let mut opts = WriteOptions::default();
         opts.disable_wal(true);
         opts.set_no_slowdown(true);
         match self.db.write_opt(WriteBatch::default(), &opts) {
             Ok(()) => true,
-            Err(e) => e.kind() == rocksdb::ErrorKind::Incomplete,
+            Err(e) => {
+                e.kind() == rocksdb::ErrorKind::Incomplete && e.as_ref().ends_with("Write stall")
+            }
         }
     }
 
