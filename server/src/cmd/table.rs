@@ -5,12 +5,12 @@
 
 use std::sync::OnceLock;
 
-use crate::net::client::LastCmd;
 use bytes::Bytes;
 
 use super::{
     hashes, keys, lists, lowercase_name, server, sets, strings, tx, zsets, CmdError, CommandSpec,
 };
+use crate::net::client::LastCmd;
 
 type Table = ahash::AHashMap<&'static [u8], &'static CommandSpec>;
 

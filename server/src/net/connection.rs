@@ -262,7 +262,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, client: Rc<RefCell<C
                         .await
                         .is_err()
                     {
-                        abandon(&mut fut, &stream).await;
+                        // Never polled, so nothing started: dropped, as the rest of the pipeline is.
                         break 'conn Close::Error;
                     }
                     // A blocked BLPOP may wait for seconds: the replies before it go out first.
@@ -380,10 +380,10 @@ async fn drain(
 /// longest interval between a blocked waiter's checks of its client's socket (one second).
 const ABANDON_WAIT: Duration = Duration::from_secs(3);
 
-/// Ends a connection whose barrier is still pending after a write to its client failed. A blocking wait
-/// forwarded to another core is not cancelled by dropping its future, and it checks its client's socket
-/// by descriptor number: closed at once, the number could go to the next connection accepted, and the
-/// waiter would then take an element for a client that is gone. So the socket is shut down first (the
+/// Ends a connection whose barrier started and is still pending after a write to its client failed. A
+/// blocking wait forwarded to another core is not cancelled by dropping its future, and it checks its
+/// client's socket by descriptor number: closed at once, the number could go to the next connection
+/// accepted, and the waiter would then take an element for a client that is gone. So the socket is shut down first (the
 /// waiter sees the hang-up at its next check) and the barrier gets [`ABANDON_WAIT`] to end.
 async fn abandon<F: Future + Unpin>(fut: &mut F, stream: &TcpStream) {
     let _ = stream.shutdown(std::net::Shutdown::Both).await;

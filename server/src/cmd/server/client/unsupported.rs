@@ -2,13 +2,13 @@
 //! `client` for why each answers as it does. Arguments are checked as Redis checks them first, so a bad
 //! call gets Redis's error either way.
 
+use std::rc::Rc;
+
 use bytes::Bytes;
 use resp::Reply;
 
 use super::super::text;
 use crate::cmd::args::{is, parse_i64_opt};
-use std::rc::Rc;
-
 use crate::cmd::{CmdError, Ctx, ReplyFuture, Spread};
 use crate::shard::Shard;
 
